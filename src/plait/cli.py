@@ -1,0 +1,24 @@
+"""The ``plait`` command. Thin: parse arguments, call the library, render with rich."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+import typer
+
+app = typer.Typer(name="plait", help="Plait: an LLM application framework and platform.", no_args_is_help=True)
+
+
+@app.callback()
+def main() -> None:
+    """Plait: an LLM application framework and platform."""
+
+
+@app.command("version")
+def show_version() -> None:
+    """Print Plait's version."""
+    typer.echo(version("plait"))
+
+
+if __name__ == "__main__":
+    app()

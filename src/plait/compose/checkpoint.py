@@ -35,6 +35,7 @@ class Checkpoint:
     interrupts: list[Interrupt] = field(default_factory=list)
     paused: list[str] = field(default_factory=list)  # this graph's nodes that the interrupts stopped
     pause_kind: Literal["before", "after", "inside"] | None = None
+    reached_end: bool = False
     output: Any = None
 
 

@@ -120,6 +120,8 @@ class Engine:
             self._fold(value, "graph input")
         tasks: list[Task] = []
         await self._route_all([(START, input)], tasks)
+        if self.checkpointer is not None:
+            tasks = await self._save(tasks, "running")
         return await self._loop(tasks, frozenset())
 
     async def resume_from(self, checkpoint: Checkpoint, data: Any) -> Any:
@@ -127,6 +129,9 @@ class Engine:
         self.inbox = checkpoint.inbox
         self.state = checkpoint.state
         self.resume = checkpoint.resume
+        if checkpoint.reached_end:
+            self.output = _wrap(checkpoint.output) if self.streaming else checkpoint.output
+            self.finished = True
         tasks = checkpoint.tasks
         if self.streaming:
             tasks = [(name, _wrap(value)) for name, value in tasks]
@@ -193,19 +198,16 @@ class Engine:
         return await self._finish()
 
     async def _finish(self) -> Any:
-        if self.state is not None:
-            output: Any = dict(self.state)
-            if self.streaming:
-                output = StreamReader.from_value(output)
-        elif self.output is _NOTHING:
+        if self.state is None and self.output is _NOTHING:
             raise GraphRunError(self.ctx.path, "the run ended without reaching END (every path was skipped)")
-        else:
-            output = self.output
-            if type(output) is _FanIn:
-                output = await self._resolve(output, END)
         if self.checkpointer is not None:
-            await self._save([], "done", output=None if self.streaming else output)
-        return output
+            await self._save([], "done")
+        if self.state is not None:
+            state = dict(self.state)
+            return StreamReader.from_value(state) if self.streaming else state
+        if type(self.output) is _FanIn:
+            return _wrap(await self._resolve(self.output, END))
+        return self.output
 
     # -- running nodes --------------------------------------------------------------------------------
     async def _run_parallel(self, tasks: list[Task]) -> list[Any]:
@@ -472,7 +474,6 @@ class Engine:
         paused: list[str] | None = None,
         kind: Literal["before", "after", "inside"] | None = None,
         interrupts: list[Interrupt] | None = None,
-        output: Any = None,
     ) -> list[Task]:
         """Write a checkpoint; in stream mode pending streams are read into values first."""
         assert self.checkpointer is not None
@@ -483,6 +484,8 @@ class Engine:
                     box[source] = _wrap(await self._materialize(value, target))
             saved_tasks = [(name, _peek(inp)) for name, inp in tasks]
             saved_inbox = {t: {s: _peek(v) for s, v in box.items()} for t, box in self.inbox.items()}
+            if self.output is not _NOTHING:
+                self.output = _wrap(await self._materialize(self.output, END))
         else:
             saved_tasks, saved_inbox = tasks, self.inbox
         checkpoint = Checkpoint(
@@ -497,7 +500,8 @@ class Engine:
             interrupts=interrupts or [],
             paused=paused or [],
             pause_kind=kind,
-            output=output,
+            reached_end=self.output is not _NOTHING,
+            output=None if self.output is _NOTHING else _peek(self.output),
         )
         await self.checkpointer.put(self.ctx.run_id, self.step, encode(checkpoint))
         return tasks
@@ -580,8 +584,7 @@ def _distribute(paused: list[str], data: Any, path: tuple[str, ...]) -> dict[str
         return {}
     if not isinstance(data, Mapping) or not set(data) <= set(paused):
         raise PlaitError(
-            f"run at {'/'.join(path) or '<graph>'} paused at {', '.join(paused)}: "
-            "resume with a dict of node name to data"
+            f"{'/'.join(path) or 'the graph'} paused at {', '.join(paused)}: resume with a dict of node name to data"
         )
     return dict(data)
 

@@ -30,8 +30,8 @@ class GraphRunError(PlaitError):
     def __init__(self, path: Sequence[str], message: str, *, cause: BaseException | None = None) -> None:
         self.path = tuple(path)
         self.cause = cause
-        where = "/".join(self.path) or "<graph>"
-        super().__init__(f"node {where}: {message}")
+        where = f"node {'/'.join(self.path)}" if self.path else "graph"
+        super().__init__(f"{where}: {message}")
 
 
 class NodeTimeoutError(GraphRunError):

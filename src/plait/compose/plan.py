@@ -233,18 +233,21 @@ def _check_types(
                     graph.nodes[target].input_key is not None,
                 )
             merged = not pregel and certain_preds.get(target, 0) > 1
+            edge = f"edge {_label(source)} -> {_label(target)}"
             if keyed or merged:
                 if not gives_mapping(out):
                     why = "it merges several inputs, which must be dicts" if merged else "its input_key picks a key"
-                    raise GraphSetupError(f"edge {source} -> {target}: {source} outputs {_name(out)}, but {why}")
+                    raise GraphSetupError(f"{edge}: {_label(source)} outputs {_name(out)}, but {why}")
                 if merged and not keyed and not accepts(wanted, dict):
-                    raise GraphSetupError(
-                        f"edge {source} -> {target}: {target} takes {_name(wanted)}, but receives merged dicts"
-                    )
+                    raise GraphSetupError(f"{edge}: {_label(target)} takes {_name(wanted)}, but receives merged dicts")
             elif not accepts(wanted, out):
                 raise GraphSetupError(
-                    f"edge {source} -> {target}: {source} outputs {_name(out)}, {target} takes {_name(wanted)}"
+                    f"{edge}: {_label(source)} outputs {_name(out)}, {_label(target)} takes {_name(wanted)}"
                 )
+
+
+def _label(node: str) -> str:
+    return {START: "START", END: "END"}.get(node, node)
 
 
 def _name(tp: Any) -> str:

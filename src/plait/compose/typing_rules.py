@@ -69,9 +69,27 @@ def accepts(target: Any, source: Any) -> bool:
     if target_cls is None or source_cls is None:
         return True
     try:
-        return issubclass(source_cls, target_cls)
+        if not issubclass(source_cls, target_cls):
+            return False
     except TypeError:
         return True
+    return _args_accept(get_args(target), _element_args(source, source_cls))
+
+
+def _element_args(source: Any, source_cls: type) -> tuple[Any, ...]:
+    """Type arguments of ``source``; a str or bytes is a sequence of itself."""
+    if source_cls in (str, bytes):
+        return (source_cls,)
+    return get_args(source)
+
+
+def _args_accept(target_args: tuple[Any, ...], source_args: tuple[Any, ...]) -> bool:
+    """Compare generic arguments pairwise when both sides have the same plain shape."""
+    if not target_args or len(target_args) != len(source_args):
+        return True
+    if any(arg is Ellipsis or isinstance(arg, list) for arg in (*target_args, *source_args)):
+        return True
+    return all(accepts(t, s) for t, s in zip(target_args, source_args, strict=True))
 
 
 def gives_mapping(tp: Any) -> bool:

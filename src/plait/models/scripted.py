@@ -1,0 +1,134 @@
+"""The scripted chat model: deterministic replies and tool calls, streamed token by token.
+
+Part of the product, not a test helper: tests, demos and benchmarks use it to run agents, graphs and the
+server without a real model. ``ScriptedChatModel.echo()`` (model id ``scripted/echo``) answers with the
+last user message, verbatim.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import itertools
+import json
+import re
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+from plait.schema import Message, PlaitError, ToolCall, ToolSpec, Usage
+
+Reply = str | Message | Callable[[Sequence[Message]], "str | Message"]
+
+_TOKEN = re.compile(r"\s*\S+(?:\s+\Z)?|\s+")  # a word with the space before it; trailing space joins the last
+_ids = itertools.count(1)
+
+
+class ScriptExhausted(PlaitError):
+    """The model was called more times than its script has replies (and it does not loop)."""
+
+
+def count_tokens(text: str) -> int:
+    """The scripted model's token count: whitespace-separated words, as it streams them."""
+    return len(text.split())
+
+
+class ScriptedChatModel:
+    """Answers from a script of replies, in order; each reply is a string, a Message or a function of the
+    conversation. Streams words one chunk at a time, with optional delays, and tool-call arguments in
+    pieces, as real providers do."""
+
+    def __init__(
+        self,
+        replies: Sequence[Reply] = (),
+        *,
+        model_id: str = "scripted/script",
+        loop: bool = False,
+        token_delay: float = 0.0,
+        first_token_delay: float = 0.0,
+        tools: Sequence[ToolSpec] = (),
+        tool_choice: str = "auto",
+    ) -> None:
+        if token_delay < 0 or first_token_delay < 0:
+            raise ValueError("delays must be >= 0")
+        self.model_id = model_id
+        self.replies = list(replies)
+        self.loop = loop
+        self.token_delay = token_delay
+        self.first_token_delay = first_token_delay
+        self.tools = list(tools)
+        self.tool_choice = tool_choice
+        self.calls: list[list[Message]] = []  # every conversation it was asked to answer, for assertions
+        self._position = 0
+
+    @classmethod
+    def echo(cls, **options: Any) -> ScriptedChatModel:
+        """``scripted/echo``: replies with the text of the last user message."""
+        return cls([_echo], model_id="scripted/echo", loop=True, **options)
+
+    @staticmethod
+    def tool_call(name: str, arguments: dict[str, Any] | str, *, call_id: str | None = None) -> Message:
+        """A scripted reply that calls a tool; arguments given as a dict are sent as JSON."""
+        text = arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
+        return Message.assistant(tool_calls=[ToolCall(id=call_id or f"call_{next(_ids)}", name=name, arguments=text)])
+
+    def with_tools(self, tools: Sequence[ToolSpec], *, tool_choice: str = "auto") -> ScriptedChatModel:
+        bound = copy.copy(self)
+        bound.tools = list(tools)
+        bound.tool_choice = tool_choice
+        return bound
+
+    async def generate(self, messages: Sequence[Message], **options: Any) -> Message:
+        reply = self._next_reply(messages)
+        if self.first_token_delay:
+            await asyncio.sleep(self.first_token_delay)
+        return reply
+
+    async def stream(self, messages: Sequence[Message], **options: Any) -> AsyncIterator[Message]:
+        reply = self._next_reply(messages)
+        if self.first_token_delay:
+            await asyncio.sleep(self.first_token_delay)
+        if reply.reasoning:
+            yield Message(role="assistant", reasoning=reply.reasoning)
+        first = True
+        for token in _TOKEN.findall(reply.text) if isinstance(reply.content, str) else [reply.content]:
+            if not first and self.token_delay:
+                await asyncio.sleep(self.token_delay)
+            first = False
+            yield Message(role="assistant", content=token)
+        for index, call in enumerate(reply.tool_calls):
+            yield Message(role="assistant", tool_calls=[ToolCall(id=call.id, name=call.name, index=index)])
+            for piece in _pieces(call.arguments):
+                if self.token_delay:
+                    await asyncio.sleep(self.token_delay)
+                yield Message(role="assistant", tool_calls=[ToolCall(arguments=piece, index=index)])
+        yield Message(role="assistant", finish_reason=reply.finish_reason, usage=reply.usage)
+
+    def _next_reply(self, messages: Sequence[Message]) -> Message:
+        self.calls.append(list(messages))
+        if self._position >= len(self.replies):
+            if not self.loop or not self.replies:
+                raise ScriptExhausted(
+                    f"{self.model_id}: called {len(self.calls)} times but the script has {len(self.replies)} replies"
+                )
+            self._position = 0
+        reply = self.replies[self._position]
+        self._position += 1
+        if callable(reply):
+            reply = reply(messages)
+        message = Message.assistant(reply) if isinstance(reply, str) else copy.deepcopy(reply)
+        prompt = sum(count_tokens(m.text) for m in messages)
+        completion = count_tokens(message.text) + sum(count_tokens(c.arguments) for c in message.tool_calls)
+        message.usage = Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
+        message.finish_reason = "tool_calls" if message.tool_calls else "stop"
+        return message
+
+
+def _echo(messages: Sequence[Message]) -> str:
+    for message in reversed(messages):
+        if message.role == "user":
+            return message.text
+    return ""
+
+
+def _pieces(arguments: str, size: int = 8) -> list[str]:
+    return [arguments[i : i + size] for i in range(0, len(arguments), size)] or [""]

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS := dev,bench
+EXTRAS := dev,bench,anthropic,gemini
 
 .PHONY: setup run test bench lint format clean
 

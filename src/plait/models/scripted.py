@@ -13,6 +13,7 @@ import itertools
 import json
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from plait.schema import Message, PlaitError, ToolCall, ToolSpec, Usage
@@ -51,14 +52,16 @@ class ScriptedChatModel:
         if token_delay < 0 or first_token_delay < 0:
             raise ValueError("delays must be >= 0")
         self.model_id = model_id
-        self.replies = list(replies)
-        self.loop = loop
+        self.script = _Script(replies=list(replies), loop=loop)
         self.token_delay = token_delay
         self.first_token_delay = first_token_delay
         self.tools = list(tools)
         self.tool_choice = tool_choice
-        self.calls: list[list[Message]] = []  # every conversation it was asked to answer, for assertions
-        self._position = 0
+
+    @property
+    def calls(self) -> list[list[Message]]:
+        """Every conversation the model (and its ``with_tools`` copies) answered, for assertions."""
+        return self.script.calls
 
     @classmethod
     def echo(cls, **options: Any) -> ScriptedChatModel:
@@ -72,6 +75,8 @@ class ScriptedChatModel:
         return Message.assistant(tool_calls=[ToolCall(id=call_id or f"call_{next(_ids)}", name=name, arguments=text)])
 
     def with_tools(self, tools: Sequence[ToolSpec], *, tool_choice: str = "auto") -> ScriptedChatModel:
+        """A copy bound to ``tools`` that goes on with the same script (an agent rebinding tools each turn
+        still gets the next reply)."""
         bound = copy.copy(self)
         bound.tools = list(tools)
         bound.tool_choice = tool_choice
@@ -104,15 +109,7 @@ class ScriptedChatModel:
         yield Message(role="assistant", finish_reason=reply.finish_reason, usage=reply.usage)
 
     def _next_reply(self, messages: Sequence[Message]) -> Message:
-        self.calls.append(list(messages))
-        if self._position >= len(self.replies):
-            if not self.loop or not self.replies:
-                raise ScriptExhausted(
-                    f"{self.model_id}: called {len(self.calls)} times but the script has {len(self.replies)} replies"
-                )
-            self._position = 0
-        reply = self.replies[self._position]
-        self._position += 1
+        reply = self.script.next(messages, self.model_id)
         if callable(reply):
             reply = reply(messages)
         message = Message.assistant(reply) if isinstance(reply, str) else copy.deepcopy(reply)
@@ -121,6 +118,26 @@ class ScriptedChatModel:
         message.usage = Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
         message.finish_reason = "tool_calls" if message.tool_calls else "stop"
         return message
+
+
+@dataclass(slots=True)
+class _Script:
+    replies: list[Reply]
+    loop: bool
+    position: int = 0
+    calls: list[list[Message]] = field(default_factory=list)
+
+    def next(self, messages: Sequence[Message], model_id: str) -> Reply:
+        self.calls.append(list(messages))
+        if self.position >= len(self.replies):
+            if not self.loop or not self.replies:
+                raise ScriptExhausted(
+                    f"{model_id}: called {len(self.calls)} times but the script has {len(self.replies)} replies"
+                )
+            self.position = 0
+        reply = self.replies[self.position]
+        self.position += 1
+        return reply
 
 
 def _echo(messages: Sequence[Message]) -> str:

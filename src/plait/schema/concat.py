@@ -14,11 +14,13 @@ from plait.schema.message import ContentPart, Message, TextPart, ToolCall, Usage
 
 T = TypeVar("T")
 _CONCATTERS: dict[type, Callable[[Sequence[Any]], Any]] = {}
+_RESOLVED: dict[type, Callable[[Sequence[Any]], Any]] = {}  # rules found through a base class, per type
 
 
 def register_concat(chunk_type: type[T], join: Callable[[Sequence[T]], T]) -> None:
     """Teach ``concat`` how chunks of ``chunk_type`` (and its subclasses) join."""
     _CONCATTERS[chunk_type] = join
+    _RESOLVED.clear()
 
 
 def concat(chunks: Sequence[T]) -> T:
@@ -38,13 +40,13 @@ def concat(chunks: Sequence[T]) -> T:
 
 
 def _find(chunk_type: type) -> Callable[[Sequence[Any]], Any] | None:
-    join = _CONCATTERS.get(chunk_type)
+    join = _RESOLVED.get(chunk_type)
     if join is not None:
         return join
-    for base in chunk_type.__mro__[1:]:
+    for base in chunk_type.__mro__:
         join = _CONCATTERS.get(base)
         if join is not None:
-            _CONCATTERS[chunk_type] = join
+            _RESOLVED[chunk_type] = join
             return join
     return None
 

@@ -225,6 +225,8 @@ class _CopySource(_Source[T]):
                         raise _replay(shared.finished)
                     try:
                         chunk = await shared.source.__anext__()
+                    except asyncio.CancelledError:
+                        raise  # this copy's reader was cancelled; the source may still be read by the others
                     except BaseException as exc:
                         shared.finished = exc
                         raise _replay(exc) from None
@@ -326,10 +328,7 @@ class StreamReader(Generic[T]):
         return [StreamReader(_CopySource(shared)) for _ in range(n)]
 
     def map(self, fn: Callable[[T], U] | Callable[[T], Awaitable[U]]) -> StreamReader[U]:
-        """A reader of ``fn(chunk)`` for each chunk; ``fn`` may be sync or async."""
-        source = self._source
-        if isinstance(source, _ValueSource) and not source.used and not inspect.iscoroutinefunction(fn):
-            return StreamReader(_ValueSource(cast(U, fn(source.value))))
+        """A reader of ``fn(chunk)`` for each chunk, computed as chunks are read; ``fn`` may be async."""
         return StreamReader(_MapSource(self, fn))
 
     @staticmethod
@@ -385,12 +384,14 @@ class _MergeSource(_Source[T]):
 
     async def close(self) -> None:
         self.channel.close_reader()
+        # Stop the pumps before closing their readers: an async generator a pump is inside of cannot be
+        # closed from here ("asynchronous generator is already running").
         for task in self.tasks or ():
             task.cancel()
-        for reader in self.readers:
-            await reader.aclose()
         if self.tasks:
             await asyncio.gather(*self.tasks, return_exceptions=True)
+        for reader in self.readers:
+            await reader.aclose()
 
 
 def as_stream(value: T | StreamReader[T]) -> StreamReader[T]:

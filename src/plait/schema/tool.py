@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _ARGS_HEADER = re.compile(r"^\s*(Args|Arguments|Parameters):\s*$")
+_OTHER_SECTION = re.compile(r"^\s*(Returns|Return|Raises|Yields|Examples?|Notes?):\s*$")
 _ARG_LINE = re.compile(r"^\s+(\*{0,2}\w+)\s*(?:\([^)]*\))?\s*:\s*(.+)$")
 
 
@@ -59,6 +60,8 @@ def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
     current: str | None = None
     in_args = False
     for line in lines:
+        if _OTHER_SECTION.match(line):
+            break
         if _ARGS_HEADER.match(line):
             in_args = True
             continue

@@ -30,7 +30,7 @@ from plait.compose.graph import END, START
 from plait.compose.interrupt import NodeInterrupt, enter_resume_scope, leave_resume_scope
 from plait.compose.plan import NodeDeadline, Plan, PlanNode
 from plait.schema import PlaitError, StreamReader
-from plait.schema.stream import _Source
+from plait.schema.stream import _Source, take_value
 
 logger = logging.getLogger("plait.compose")
 
@@ -211,17 +211,33 @@ class Engine:
 
     # -- running nodes --------------------------------------------------------------------------------
     async def _run_parallel(self, tasks: list[Task]) -> list[Any]:
-        futures = [asyncio.ensure_future(self._run_task(name, inp)) for name, inp in tasks]
+        """Run a step's nodes concurrently. Plain sync functions cannot overlap anyway, so they run inline
+        first (no task to create); the others run as tasks, and the first failure cancels the rest."""
+        results: list[Any] = [None] * len(tasks)
+        futures: dict[int, asyncio.Future[Any]] = {}
+        inline = not self.streaming and not self.ctx.handlers
+        nodes = self.plan.nodes
+        for index, (name, inp) in enumerate(tasks):
+            if inline and nodes[name].sync_invoke is not None:
+                results[index] = await self._run_task(name, inp)
+        for index, (name, inp) in enumerate(tasks):
+            if not (inline and nodes[name].sync_invoke is not None):
+                futures[index] = asyncio.ensure_future(self._run_task(name, inp))
+        if not futures:
+            return results
+        pending = list(futures.values())
         try:
-            await asyncio.wait(futures, return_when=asyncio.FIRST_EXCEPTION)
+            await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
         except asyncio.CancelledError:
-            await _cancel_all(futures)
+            await _cancel_all(pending)
             raise
-        for future in futures:
+        for future in pending:
             if future.done() and not future.cancelled() and future.exception() is not None:
-                await _cancel_all(futures)
+                await _cancel_all(pending)
                 raise future.exception()  # type: ignore[misc]
-        return [future.result() for future in futures]
+        for index, future in futures.items():
+            results[index] = future.result()
+        return results
 
     async def _run_task(self, name: str, inp: Any) -> Any:
         node = self.plan.nodes[name]
@@ -244,6 +260,10 @@ class Engine:
             token = enter_resume_scope(self.resume[name])
         try:
             if self.streaming:
+                if node.sync_invoke is not None:
+                    is_value, value = take_value(inp)
+                    if is_value:
+                        return StreamReader.from_value(node.sync_invoke(value))
                 out = await node.transform(inp)
                 return StreamReader(_Attributed(out, (*self.ctx.path, name)))
             if node.sync_invoke is not None:

@@ -337,6 +337,16 @@ class StreamReader(Generic[T]):
         return merge(*readers)
 
 
+def take_value(reader: StreamReader[T]) -> tuple[bool, T | None]:
+    """``(True, value)`` and the reader consumed, when it is an unread one-chunk stream made from a value;
+    ``(False, None)`` otherwise. Lets an engine skip the stream machinery for plain values."""
+    source = reader._source
+    if type(source) is _ValueSource and not source.used and not reader._closed:
+        reader._closed = True
+        return True, cast(T, source.value)
+    return False, None
+
+
 def pipe(capacity: int = 16) -> tuple[StreamReader[T], StreamWriter[T]]:
     """A bounded channel: the writer waits when ``capacity`` chunks are unread (back-pressure)."""
     if capacity < 1:

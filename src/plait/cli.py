@@ -6,12 +6,17 @@ from importlib.metadata import version
 
 import typer
 
+from plait.cli_chat import chat
+
 app = typer.Typer(name="plait", help="Plait: an LLM application framework and platform.", no_args_is_help=True)
 
 
 @app.callback()
 def main() -> None:
     """Plait: an LLM application framework and platform."""
+
+
+app.command("chat")(chat)
 
 
 @app.command("version")

@@ -18,7 +18,7 @@ from typing import Any
 
 from plait.schema import Message, PlaitError, ToolCall, ToolSpec, Usage
 
-Reply = str | Message | Callable[[Sequence[Message]], "str | Message"]
+Reply = str | Message | BaseException | Callable[[Sequence[Message]], "str | Message"]
 
 _TOKEN = re.compile(r"\s*\S+(?:\s+\Z)?|\s+")  # a word with the space before it; trailing space joins the last
 _ids = itertools.count(1)
@@ -34,9 +34,9 @@ def count_tokens(text: str) -> int:
 
 
 class ScriptedChatModel:
-    """Answers from a script of replies, in order; each reply is a string, a Message or a function of the
-    conversation. Streams words one chunk at a time, with optional delays, and tool-call arguments in
-    pieces, as real providers do."""
+    """Answers from a script of replies, in order; each reply is a string, a Message, a function of the
+    conversation, or an exception to raise (to rehearse provider failures). Streams words one chunk at a
+    time, with optional delays, and tool-call arguments in pieces, as real providers do."""
 
     def __init__(
         self,
@@ -110,6 +110,8 @@ class ScriptedChatModel:
 
     def _next_reply(self, messages: Sequence[Message]) -> Message:
         reply = self.script.next(messages, self.model_id)
+        if isinstance(reply, BaseException):
+            raise reply
         if callable(reply):
             reply = reply(messages)
         message = Message.assistant(reply) if isinstance(reply, str) else copy.deepcopy(reply)

@@ -1,19 +1,35 @@
-# Every target CI and people use. `make setup` is idempotent: it (re)installs only when pyproject.toml changed.
+# Every target CI and people use. `make setup` is idempotent: it reinstalls only when pyproject.toml or this
+# file changed. Everything the tests need is installed here: a fresh machine has nothing else.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS := dev,bench,anthropic,gemini
+EXTRAS := dev,bench,local,anthropic,gemini,postgres,milvus
+# llama-cpp-python ships no wheel here and builds from source. Its default -march=native build dies with
+# SIGILL on these VMs, so it is built portable, once, into a cache of our own: pip's wheel cache could hand
+# back a wheel some earlier native build left there.
+LLAMA_CPP_VERSION := 0.3.36
+WHEELS := $(HOME)/.cache/plait/wheels
+LLAMA_WHEEL_STAMP := $(WHEELS)/.llama-cpp-python-$(LLAMA_CPP_VERSION)-portable
 
 .PHONY: setup run test bench lint format clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml Makefile $(LLAMA_WHEEL_STAMP)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	$(BIN)/python -m pip install --quiet --upgrade pip wheel
+	# The CPU build of torch that lies on this machine's disk; an unpinned torch would pull a CUDA build.
+	$(BIN)/python -m pip install --quiet "torch==2.13.0"
+	$(BIN)/python -m pip install --quiet --find-links $(WHEELS) -e ".[$(EXTRAS)]"
 	touch $(STAMP)
+
+$(LLAMA_WHEEL_STAMP):
+	mkdir -p $(WHEELS)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip wheel --quiet --no-deps --no-cache-dir \
+		--no-binary llama-cpp-python "llama-cpp-python==$(LLAMA_CPP_VERSION)" -w $(WHEELS)
+	touch $(LLAMA_WHEEL_STAMP)
 
 run: setup
 	$(BIN)/plait serve

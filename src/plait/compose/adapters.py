@@ -22,7 +22,7 @@ from plait.schema import Document, Message
 
 def adapt_component(component: Any) -> Lambda[Any, Any] | None:
     """A Lambda over the component's protocol methods, or None when it implements no protocol."""
-    name = type(component).__name__
+    name = getattr(component, "name", None) or type(component).__name__
     if isinstance(component, ChatModel):
         return Lambda(
             component.generate,

@@ -141,7 +141,10 @@ async def test_fallback_tries_the_next_model_on_provider_errors() -> None:
 
 async def test_fallback_raises_the_last_error_when_all_fail() -> None:
     chain = FallbackChatModel(
-        [ScriptedChatModel([ProviderUnavailable("a/x", "down")]), ScriptedChatModel([ProviderUnavailable("b/y", "down")])]
+        [
+            ScriptedChatModel([ProviderUnavailable("a/x", "down")]),
+            ScriptedChatModel([ProviderUnavailable("b/y", "down")]),
+        ]
     )
     with pytest.raises(ProviderUnavailable, match="b/y"):
         await chain.generate(HELLO)

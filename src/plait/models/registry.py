@@ -165,39 +165,38 @@ def _is_loopback(url: str | None) -> bool:
         return False
 
 
+def _common(config: ProviderConfig, model_id: str, options: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "model_id": model_id,
+        "timeout": config.timeout,
+        "retry": RetrySettings(max_attempts=config.max_retries),
+        "default_options": options,
+    }
+
+
 Builder = Callable[[ProviderConfig, str, str, dict[str, Any], "str | None"], ChatModel]
 
 
-def _openai_compat(config: ProviderConfig, name: str, model_id: str, options: dict[str, Any], key: str | None) -> ChatModel:
+def _openai_compat(
+    config: ProviderConfig, name: str, model_id: str, options: dict[str, Any], key: str | None
+) -> ChatModel:
     from plait.models.openai_compat import OpenAICompatChatModel
 
     if not config.base_url:
         raise ModelConfigError(model_id, f"provider {config.name!r} has no base_url")
-    return OpenAICompatChatModel(
-        name,
-        base_url=config.base_url,
-        api_key=key,
-        model_id=model_id,
-        timeout=config.timeout,
-        retry=RetrySettings(max_attempts=config.max_retries),
-        default_options=options,
-    )
+    return OpenAICompatChatModel(name, base_url=config.base_url, api_key=key, **_common(config, model_id, options))
 
 
 def _anthropic(config: ProviderConfig, name: str, model_id: str, options: dict[str, Any], key: str | None) -> ChatModel:
     from plait.models.anthropic import AnthropicChatModel
 
-    return AnthropicChatModel(
-        name, api_key=key, base_url=config.base_url, model_id=model_id, timeout=config.timeout, default_options=options
-    )
+    return AnthropicChatModel(name, api_key=key, base_url=config.base_url, **_common(config, model_id, options))
 
 
 def _gemini(config: ProviderConfig, name: str, model_id: str, options: dict[str, Any], key: str | None) -> ChatModel:
     from plait.models.gemini import GeminiChatModel
 
-    return GeminiChatModel(
-        name, api_key=key, base_url=config.base_url, model_id=model_id, timeout=config.timeout, default_options=options
-    )
+    return GeminiChatModel(name, api_key=key, base_url=config.base_url, **_common(config, model_id, options))
 
 
 def _local(config: ProviderConfig, name: str, model_id: str, options: dict[str, Any], key: str | None) -> ChatModel:

@@ -169,3 +169,12 @@ def test_token_counts_follow_cl100k_and_message_framing() -> None:
     assert count_text_tokens("hello world") == 2
     assert count_message_tokens([Message.user("hello world")]) == 2 + 3 + 3
     assert count_message_tokens([Message.user("你好，世界")]) > 3 + 3
+
+
+async def test_aclose_closes_the_http_clients_of_built_models() -> None:
+    registry = ModelRegistry(environ={})
+    model = registry.get("ollama/qwen2.5")
+    client = model._client  # type: ignore[attr-defined]
+    await registry.aclose()
+    assert client.is_closed
+    assert registry.get("ollama/qwen2.5") is not model

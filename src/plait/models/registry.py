@@ -117,6 +117,12 @@ class ModelRegistry:
         """A model that tries each id in order while the previous ones fail with provider errors."""
         return FallbackChatModel([self.get(model_id) for model_id in model_ids])
 
+    async def aclose(self) -> None:
+        """Close the HTTP clients of every model built so far (at server shutdown)."""
+        models, self._models = self._models, {}
+        for model in models.values():
+            await _close(model)
+
     def _forget(self, provider: str) -> None:
         self._limits.pop(provider, None)
         self._models = {k: v for k, v in self._models.items() if not k[0].startswith(provider + "/")}
@@ -153,6 +159,15 @@ class ModelRegistry:
                 model_id, f"provider {config.name!r} needs an API key: {where} or configure the provider's api_key"
             )
         return key
+
+
+async def _close(model: Any) -> None:
+    """Close a model's HTTP client, looking through wrappers (limits, cache) to reach it."""
+    close = getattr(model, "aclose", None)
+    if close is not None:
+        await close()
+    elif (inner := getattr(model, "inner", None)) is not None:
+        await _close(inner)
 
 
 def _is_loopback(url: str | None) -> bool:

@@ -7,6 +7,7 @@ from importlib.metadata import version
 import typer
 
 from plait.cli_chat import chat
+from plait.cli_kb import eval_app, kb_app
 
 app = typer.Typer(name="plait", help="Plait: an LLM application framework and platform.", no_args_is_help=True)
 
@@ -17,6 +18,8 @@ def main() -> None:
 
 
 app.command("chat")(chat)
+app.add_typer(kb_app, name="kb")
+app.add_typer(eval_app, name="eval")
 
 
 @app.command("version")

@@ -39,6 +39,9 @@ test: setup
 
 bench: setup
 	$(BIN)/python benchmarks/compose_overhead.py
+	$(BIN)/python benchmarks/models.py
+	$(BIN)/python benchmarks/retrieval.py
+	$(BIN)/python benchmarks/vector_search.py
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

@@ -144,8 +144,8 @@ def retrieval(
     dataset: Path = typer.Option(..., help="A BEIR-style folder (corpus, queries_<split>.jsonl, qrels/<split>.tsv)."),
     split: str = typer.Option("test", help="Which queries and judgements to use."),
     mode: str = typer.Option("hybrid", help="bm25, vector or hybrid."),
-    fusion: str = typer.Option("rrf", help="Hybrid fusion: rrf or weighted."),
-    weights: str = typer.Option("0.5,0.5", help="Weighted fusion: keyword,vector."),
+    fusion: str = typer.Option("weighted", help="Hybrid fusion: rrf or weighted."),
+    weights: str = typer.Option("0.7,0.3", help="Weighted fusion: keyword,vector."),
     limit: int | None = typer.Option(None, help="Evaluate only the first N queries."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:

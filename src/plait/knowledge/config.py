@@ -12,6 +12,10 @@ from plait.knowledge.errors import KnowledgeError
 Strategy = Literal["auto", "recursive", "markdown", "sentence", "parent_child", "none"]
 Mode = Literal["keyword", "vector", "hybrid"]
 Fusion = Literal["rrf", "weighted"]
+# Hybrid defaults, chosen on SciFact train (see docs/knowledge.md): min-max-normalised scores weighted towards
+# keywords, because the default embedder (all-MiniLM-L6-v2) is English-only and weak on Chinese.
+DEFAULT_FUSION: Fusion = "weighted"
+DEFAULT_WEIGHTS = (0.7, 0.3)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,9 +41,9 @@ class ChunkingConfig:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RetrievalConfig:
     mode: Mode = "hybrid"
-    fusion: Fusion = "rrf"
+    fusion: Fusion = DEFAULT_FUSION
     rrf_k: int = 60
-    weights: tuple[float, float] = (0.5, 0.5)  # keyword, vector (weighted fusion)
+    weights: tuple[float, float] = DEFAULT_WEIGHTS  # keyword, vector (weighted fusion)
     top_k: int = 5
     score_threshold: float | None = None
     candidates: int = 100
@@ -80,7 +84,7 @@ class KnowledgeBaseConfig:
                 retrieval=RetrievalConfig(
                     **{
                         **data.get("retrieval", {}),
-                        "weights": tuple(data.get("retrieval", {}).get("weights", (0.5, 0.5))),
+                        "weights": tuple(data.get("retrieval", {}).get("weights", DEFAULT_WEIGHTS)),
                     }
                 ),
             )

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from plait.components import Embedder
+from plait.knowledge.config import DEFAULT_FUSION, DEFAULT_WEIGHTS
 from plait.knowledge.evaluation import BeirDataset, evaluate, load_beir
 from plait.knowledge.index.bm25 import BM25Index
 from plait.knowledge.index.vectors import ExactVectorStore
@@ -47,8 +48,8 @@ async def evaluate_retrieval(
     *,
     split: str = "test",
     mode: EvalMode = "hybrid",
-    fusion: Literal["rrf", "weighted"] = "rrf",
-    weights: tuple[float, float] = (0.5, 0.5),
+    fusion: Literal["rrf", "weighted"] = DEFAULT_FUSION,
+    weights: tuple[float, float] = DEFAULT_WEIGHTS,
     rrf_k: int = 60,
     embedder: Embedder | None = None,
     cache_dir: Path | None = None,

@@ -31,8 +31,9 @@ $(LLAMA_WHEEL_STAMP):
 		--no-binary llama-cpp-python "llama-cpp-python==$(LLAMA_CPP_VERSION)" -w $(WHEELS)
 	touch $(LLAMA_WHEEL_STAMP)
 
+# Until the platform server lands, `make run` opens the offline chat REPL on the embedded local model.
 run: setup
-	$(BIN)/plait serve
+	$(BIN)/plait chat --model local/gemma3-270m
 
 test: setup
 	$(BIN)/python -m pytest; status=$$?; [ $$status -ne 5 ] || echo "pytest collected no tests"; exit $$status

@@ -3,16 +3,14 @@ DashScope's compatible mode, Volcengine Ark."""
 
 from __future__ import annotations
 
-import email.utils
-import time
 from collections.abc import Sequence
 from functools import partial
-from typing import Any
 
 import httpx
 
 from plait.embeddings.base import check_texts
-from plait.models.errors import ModelConfigError, ProviderError, ProviderUnavailable, error_for_status
+from plait.models._http import status_error
+from plait.models.errors import ModelConfigError, ProviderError, ProviderUnavailable
 from plait.models.retry import RetrySettings, with_retries
 
 
@@ -94,10 +92,7 @@ class OpenAICompatEmbedder:
         except httpx.HTTPError as error:
             raise ProviderUnavailable(self.model_id, f"cannot reach {self.base_url}: {error!r}") from error
         if response.status_code >= 400:
-            message, code = _provider_message(response)
-            raise error_for_status(
-                self.model_id, response.status_code, message, code=code, retry_after=_retry_after(response)
-            )
+            raise status_error(self.model_id, response.status_code, response.headers, response.content)
         return self._vectors(response, len(batch))
 
     def _vectors(self, response: httpx.Response, expected: int) -> list[list[float]]:
@@ -121,33 +116,3 @@ class OpenAICompatEmbedder:
             sizes = sorted({len(vector) for vector in vectors})
             raise ProviderError(self.model_id, f"expected vectors of dimension {self._dimension}, got {sizes}")
         return vectors
-
-
-def _provider_message(response: httpx.Response) -> tuple[str, str | None]:
-    """The provider's own error message and code: OpenAI's ``{"error": {...}}``, Ollama's ``{"error": "..."}``,
-    vLLM's and DashScope's ``{"message": ...}``; the raw body otherwise."""
-    try:
-        body: Any = response.json()
-    except ValueError:
-        return response.text[:500] or response.reason_phrase, None
-    error = body.get("error", body) if isinstance(body, dict) else body
-    if isinstance(error, dict):
-        message = error.get("message") or error.get("detail") or str(error)
-        code = error.get("code") or error.get("type")
-        return str(message), str(code) if code is not None else None
-    return str(error), None
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    """Retry-After in seconds, given either as a number or as an HTTP date."""
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None

@@ -13,7 +13,7 @@ from plait.models.registry import get_model
 from plait.schema import Message, PlaitError
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def chat(

@@ -21,7 +21,7 @@ from plait.schema import PlaitError
 kb_app = typer.Typer(help="Knowledge bases: create, add documents, search.", no_args_is_help=True)
 eval_app = typer.Typer(help="Evaluations on public data.", no_args_is_help=True)
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def _run(work: Any) -> Any:

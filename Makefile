@@ -21,7 +21,9 @@ $(STAMP): pyproject.toml Makefile $(LLAMA_WHEEL_STAMP)
 	$(BIN)/python -m pip install --quiet --upgrade pip wheel
 	# The CPU build of torch that lies on this machine's disk; an unpinned torch would pull a CUDA build.
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet --find-links $(WHEELS) -e ".[$(EXTRAS)]"
+	# Pinned to the version built above, so a newer source release is never picked and built natively.
+	$(BIN)/python -m pip install --quiet --find-links $(WHEELS) -e ".[$(EXTRAS)]" \
+		"llama-cpp-python==$(LLAMA_CPP_VERSION)"
 	touch $(STAMP)
 
 $(LLAMA_WHEEL_STAMP):

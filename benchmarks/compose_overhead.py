@@ -63,6 +63,11 @@ def bump(state: Mapping[str, int]) -> dict[str, int]:
     return {"counter": state["counter"] + 1}
 
 
+async def abump(state: Mapping[str, int]) -> dict[str, int]:
+    """``bump`` as a coroutine: the fair row for LangGraph, which sends sync nodes to a thread pool."""
+    return {"counter": state["counter"] + 1}
+
+
 def branch_node(key: str) -> Callable[[Mapping[str, int]], dict[str, int]]:
     """A fan-out branch writing its own key: Plait merges the outputs, LangGraph folds them into FanState."""
 
@@ -77,11 +82,11 @@ def join(state: Mapping[str, int]) -> dict[str, int]:
 
 
 # -- the shapes: wired by the same code, since both builders have add_node/add_edge -----------------------
-def wire_linear(graph: Any, nodes: int, start: str, end: str) -> Any:
+def wire_linear(graph: Any, nodes: int, start: str, end: str, node: Callable[..., Any] = bump) -> Any:
     previous = start
     for index in range(nodes):
         name = f"n{index}"
-        graph.add_node(name, bump)
+        graph.add_node(name, node)
         graph.add_edge(previous, name)
         previous = name
     graph.add_edge(previous, end)
@@ -125,8 +130,8 @@ class Row:
 
 
 def plait_rows() -> list[Row]:
-    def linear(nodes: int, *, state: bool = False, checkpoint: bool = False) -> Any:
-        graph = wire_linear(Graph(state=Counter if state else None), nodes, START, END)
+    def linear(nodes: int, *, state: bool = False, checkpoint: bool = False, node: Callable[..., Any] = bump) -> Any:
+        graph = wire_linear(Graph(state=Counter if state else None), nodes, START, END, node)
         return graph.compile(checkpointer=MemoryCheckpointer() if checkpoint else None)
 
     def invoke(graph: Any, expect: int) -> Workload:
@@ -156,6 +161,13 @@ def plait_rows() -> list[Row]:
             "checkpoint1",
         ),
         Row("fanout", "data-flow: fan-out 5 + join (7 nodes)", invoke(fanout, 2 * len(BRANCHES)), "fanout"),
+        Row(
+            "async_linear10",
+            f"data-flow: linear, {LONG} async nodes",
+            invoke(linear(LONG, node=abump), LONG),
+            "async_linear10",
+        ),
+        Row("async_linear1", "data-flow: linear, 1 async node", invoke(linear(1, node=abump), 1), "async_linear1"),
         Row("state_linear10", f"state graph: linear, {LONG} nodes", invoke(linear(LONG, state=True), LONG), "linear10"),
         Row("state_linear1", "state graph: linear, 1 node", invoke(linear(1, state=True), 1), "linear1"),
         Row(
@@ -183,8 +195,8 @@ def langgraph_workloads() -> tuple[str, dict[str, Workload]] | None:
     except ImportError:
         return None
 
-    def linear(nodes: int, *, checkpoint: bool = False) -> Any:
-        graph = wire_linear(StateGraph(Counter), nodes, LG_START, LG_END)
+    def linear(nodes: int, *, checkpoint: bool = False, node: Callable[..., Any] = bump) -> Any:
+        graph = wire_linear(StateGraph(Counter), nodes, LG_START, LG_END, node)
         return graph.compile(checkpointer=InMemorySaver() if checkpoint else None)
 
     def invoke(app: Any, expect: int) -> Workload:
@@ -204,6 +216,8 @@ def langgraph_workloads() -> tuple[str, dict[str, Workload]] | None:
         "checkpoint10": invoke_thread(linear(LONG, checkpoint=True), LONG),
         "checkpoint1": invoke_thread(linear(1, checkpoint=True), 1),
         "fanout": invoke(wire_fanout(StateGraph(FanState), LG_START, LG_END).compile(), 2 * len(BRANCHES)),
+        "async_linear10": invoke(linear(LONG, node=abump), LONG),
+        "async_linear1": invoke(linear(1, node=abump), 1),
     }
     return importlib.metadata.version("langgraph"), workloads
 

@@ -1,0 +1,181 @@
+"""The platform's settings: one object read from ``PLAIT_*`` environment variables and an optional YAML file.
+
+Precedence, highest first: arguments, environment, YAML file (``config_file`` argument or ``PLAIT_CONFIG``),
+defaults. Everything is validated when the object is built, so a bad value stops the server at start with a
+message naming the setting, instead of failing on the first request that needs it.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml  # type: ignore[import-untyped]
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+DATABASE_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+SECRET_KEY_FILE = "secret.key"
+
+
+class SettingsError(ValueError):
+    """The configuration cannot be used; the message names the setting (or YAML key) at fault."""
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """Values from the YAML file named by the ``config_file`` argument or ``PLAIT_CONFIG``."""
+
+    def __init__(self, settings_cls: type[BaseSettings], init: InitSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self._path = init.init_kwargs.get("config_file") or os.environ.get("PLAIT_CONFIG")
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        raise NotImplementedError  # __call__ reads the whole file at once
+
+    def __call__(self) -> dict[str, Any]:
+        if not self._path:
+            return {}
+        path = Path(self._path).expanduser()
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise SettingsError(f"config file {path}: cannot read it ({exc.strerror or exc})") from exc
+        except yaml.YAMLError as exc:
+            raise SettingsError(f"config file {path}: not valid YAML ({exc})") from exc
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            raise SettingsError(f"config file {path}: expected a mapping of settings, got {type(data).__name__}")
+        known = set(self.settings_cls.model_fields) - {"config_file"}
+        for key in data:
+            if key not in known:
+                raise SettingsError(f"config file {path}: unknown key {key!r} (known keys: {', '.join(sorted(known))})")
+        return data
+
+
+class Settings(BaseSettings):
+    """Everything the server, workers and CLI need to start."""
+
+    model_config = SettingsConfigDict(env_prefix="PLAIT_", extra="forbid", validate_default=True)
+
+    config_file: Path | None = Field(default=None, exclude=True)
+    data_dir: Path = Path("~/.plait")
+    database_url: str = ""  # empty: a SQLite file in the data dir
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1)
+    secret_key: SecretStr | None = None  # None: generated once into <data_dir>/secret.key
+    cors_origins: Annotated[list[str], NoDecode] = []
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    max_upload_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        assert isinstance(init_settings, InitSettingsSource)
+        return init_settings, env_settings, _YamlSource(settings_cls, init_settings)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        """``PLAIT_CORS_ORIGINS=https://a,https://b`` reads as a list, as people write it in env files."""
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_scheme(cls, value: str) -> str:
+        if not value:
+            return value
+        scheme = value.partition("://")[0]
+        if scheme in ("postgresql", "postgres"):  # the usual DATABASE_URL spelling; we always drive asyncpg
+            return "postgresql+asyncpg" + value[len(scheme) :]
+        if scheme not in DATABASE_SCHEMES:
+            raise ValueError(f"unsupported scheme {scheme!r}; use one of {', '.join(DATABASE_SCHEMES)}")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value is not None and value.partition("://")[0] not in REDIS_SCHEMES:
+            raise ValueError(f"unsupported scheme {value.partition('://')[0]!r}; use one of {', '.join(REDIS_SCHEMES)}")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key_format(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(_decode_key(value.get_secret_value())) != 32:
+            raise ValueError("expected 32 random bytes, url-safe base64 encoded (44 characters)")
+        return value
+
+    @model_validator(mode="after")
+    def _derived(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'plait.db'}"
+        if self.secret_key is None:
+            self.secret_key = SecretStr(_stored_secret_key(self.data_dir))
+        return self
+
+    @classmethod
+    def load(cls, config_file: str | Path | None = None, **overrides: Any) -> Settings:
+        """Build the settings, turning validation errors into one `SettingsError` with a line per setting."""
+        try:
+            return cls(config_file=Path(config_file) if config_file else None, **overrides)
+        except ValidationError as exc:
+            lines = [f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()]
+            raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None
+
+    def aes_key(self) -> bytes:
+        """The 32-byte AES-GCM key that encrypts provider keys at rest."""
+        assert self.secret_key is not None  # set by _derived
+        return _decode_key(self.secret_key.get_secret_value())
+
+
+def _decode_key(raw: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(raw.encode())
+    except ValueError:
+        return b""
+
+
+def _stored_secret_key(data_dir: Path) -> str:
+    """The key in ``<data_dir>/secret.key``, created once (mode 0600) so restarts can decrypt what was stored."""
+    path = data_dir / SECRET_KEY_FILE
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(key + "\n")
+    return key

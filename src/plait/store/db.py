@@ -1,0 +1,101 @@
+"""Async engines and sessions (SQLite with WAL, busy timeout and foreign keys; PostgreSQL via asyncpg), and
+the unit of work: one session, one transaction, the repositories that share it.
+
+    async with UnitOfWork(sessions) as uow:
+        bot = await uow.bots.get(workspace_id, bot_id)
+        ...
+    # committed here; rolled back instead if the block raised
+
+Repositories never commit; the use case that opened the unit of work decides where a transaction ends.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from plait.store.repositories import (
+    ApiKeyRepository,
+    BotRepository,
+    BotVersionRepository,
+    ChatRepository,
+    ConversationRepository,
+    DatasetRepository,
+    DocumentRepository,
+    FileRepository,
+    MessageRepository,
+    ModelConfigRepository,
+    SectionRepository,
+    UserRepository,
+    WorkspaceRepository,
+)
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
+    """An engine for ``database_url``; SQLite connections get the pragmas the platform relies on."""
+    engine = create_async_engine(database_url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Cascading deletes need foreign keys, which SQLite leaves off per connection; WAL lets readers run while
+    # a chat writes, and the busy timeout makes a second writer wait instead of failing at once.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded rows usable after commit (the API renders them after the unit of work ends)."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+class UnitOfWork:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    @property
+    def session(self) -> AsyncSession:
+        return self._session
+
+    async def __aenter__(self) -> UnitOfWork:
+        session = self._session = self._sessions()
+        self.workspaces = WorkspaceRepository(session)
+        self.users = UserRepository(session)
+        self.api_keys = ApiKeyRepository(session)
+        self.model_configs = ModelConfigRepository(session)
+        self.bots = BotRepository(session)
+        self.bot_versions = BotVersionRepository(session)
+        self.conversations = ConversationRepository(session)
+        self.sections = SectionRepository(session)
+        self.messages = MessageRepository(session)
+        self.chats = ChatRepository(session)
+        self.files = FileRepository(session)
+        self.datasets = DatasetRepository(session)
+        self.documents = DocumentRepository(session)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if exc_type is None:
+                await self._session.commit()
+            else:
+                await self._session.rollback()
+        finally:
+            await self._session.close()
+
+    async def flush(self) -> None:
+        """Send pending writes now (to get constraint errors early) without ending the transaction."""
+        await self._session.flush()

@@ -1,0 +1,25 @@
+"""The tables, one module per aggregate; importing this package registers them all on `Base.metadata`."""
+
+from plait.store.base import Base
+from plait.store.models.bots import Bot, BotVersion
+from plait.store.models.conversations import Chat, Conversation, Message, Section
+from plait.store.models.knowledge import Dataset, DatasetDocument, File
+from plait.store.models.workspaces import ApiKey, ModelConfig, User, Workspace, WorkspaceMember
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Bot",
+    "BotVersion",
+    "Chat",
+    "Conversation",
+    "Dataset",
+    "DatasetDocument",
+    "File",
+    "Message",
+    "ModelConfig",
+    "Section",
+    "User",
+    "Workspace",
+    "WorkspaceMember",
+]

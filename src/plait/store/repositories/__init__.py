@@ -1,0 +1,44 @@
+"""Repositories: the queries the platform's use cases need, scoped to a workspace; none of them commits."""
+
+from plait.store.repositories.access import (
+    ApiKeyRepository,
+    ModelConfigRepository,
+    UserRepository,
+    WorkspaceRepository,
+    hash_token,
+)
+from plait.store.repositories.base import Page, ScopedRepository
+from plait.store.repositories.content import (
+    BotRepository,
+    BotVersionRepository,
+    DatasetRepository,
+    DocumentRepository,
+    FileRepository,
+)
+from plait.store.repositories.conversations import (
+    ChatRepository,
+    ConversationRepository,
+    MessagePage,
+    MessageRepository,
+    SectionRepository,
+)
+
+__all__ = [
+    "ApiKeyRepository",
+    "BotRepository",
+    "BotVersionRepository",
+    "ChatRepository",
+    "ConversationRepository",
+    "DatasetRepository",
+    "DocumentRepository",
+    "FileRepository",
+    "MessagePage",
+    "MessageRepository",
+    "ModelConfigRepository",
+    "Page",
+    "ScopedRepository",
+    "SectionRepository",
+    "UserRepository",
+    "WorkspaceRepository",
+    "hash_token",
+]

@@ -1,0 +1,93 @@
+"""Conversations, their sections, messages (cursor pages) and chats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from plait.store.models import Chat, Conversation, Message, Section
+from plait.store.repositories.base import Page, ScopedRepository
+
+
+@dataclass(slots=True, kw_only=True)
+class MessagePage:
+    """A cursor page as ``messages.list`` answers it: ``first_id``/``last_id`` are "" when empty."""
+
+    items: list[Message]
+    first_id: str
+    last_id: str
+    has_more: bool
+
+
+class ConversationRepository(ScopedRepository[Conversation]):
+    model = Conversation
+
+    async def for_bot(
+        self, workspace_id: str, bot_id: str, *, page_num: int = 1, page_size: int = 20
+    ) -> Page[Conversation]:
+        where = Conversation.bot_id == bot_id
+        return await self.page(workspace_id, where, page_num=page_num, page_size=page_size)
+
+
+class SectionRepository(ScopedRepository[Section]):
+    model = Section
+
+
+class MessageRepository(ScopedRepository[Message]):
+    model = Message
+
+    async def window(
+        self,
+        workspace_id: str,
+        conversation_id: str,
+        *,
+        order: Literal["asc", "desc"] = "desc",
+        chat_id: str | None = None,
+        before_id: str | None = None,
+        after_id: str | None = None,
+        limit: int = 50,
+    ) -> MessagePage:
+        """Up to ``limit`` messages next to a cursor: older than ``before_id`` or newer than ``after_id``.
+
+        Ids are time-ordered, so id order is creation order; the page is read walking away from the cursor and
+        then put in the requested ``order``.
+        """
+        query = self._scoped(workspace_id, Message.conversation_id == conversation_id)
+        if chat_id is not None:
+            query = query.where(Message.chat_id == chat_id)
+        if after_id is not None:
+            query, walk_up = query.where(Message.id > after_id), True
+        elif before_id is not None:
+            query, walk_up = query.where(Message.id < before_id), False
+        else:
+            walk_up = order == "asc"
+        query = query.order_by(Message.id if walk_up else Message.id.desc()).limit(limit + 1)
+        rows = list((await self.session.execute(query)).scalars())
+        has_more = len(rows) > limit
+        rows = sorted(rows[:limit], key=lambda m: m.id, reverse=order == "desc")
+        return MessagePage(
+            items=rows,
+            first_id=rows[0].id if rows else "",
+            last_id=rows[-1].id if rows else "",
+            has_more=has_more,
+        )
+
+    async def for_chat(self, workspace_id: str, conversation_id: str, chat_id: str) -> list[Message]:
+        """A chat's messages, oldest first (``chat.messages.list``)."""
+        query = self._scoped(workspace_id, Message.conversation_id == conversation_id, Message.chat_id == chat_id)
+        return list((await self.session.execute(query.order_by(Message.id))).scalars())
+
+
+class ChatRepository(ScopedRepository[Chat]):
+    model = Chat
+
+    async def find(self, workspace_id: str, conversation_id: str, chat_id: str) -> Chat | None:
+        """A chat by id within its conversation, as ``chat.retrieve`` names it."""
+        query = self._scoped(workspace_id, Chat.id == chat_id, Chat.conversation_id == conversation_id)
+        return (await self.session.execute(query)).scalar()
+
+    async def for_conversation(
+        self, workspace_id: str, conversation_id: str, *, page_num: int = 1, page_size: int = 20
+    ) -> Page[Chat]:
+        where = Chat.conversation_id == conversation_id
+        return await self.page(workspace_id, where, page_num=page_num, page_size=page_size)

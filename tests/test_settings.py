@@ -1,0 +1,123 @@
+"""Settings: env, YAML, precedence, the generated secret key and every validation error."""
+
+from __future__ import annotations
+
+import base64
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from plait.settings import Settings, SettingsError
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No PLAIT_* from the machine leaks in; the data dir is a temp folder."""
+    for name in list(os.environ):
+        if name.startswith("PLAIT_"):
+            monkeypatch.delenv(name)
+    data = tmp_path / "data"
+    monkeypatch.setenv("PLAIT_DATA_DIR", str(data))
+    return data
+
+
+def _yaml(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "plait.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_put_sqlite_and_the_secret_key_in_the_data_dir(clean_env: Path) -> None:
+    settings = Settings.load()
+    assert settings.data_dir == clean_env
+    assert settings.database_url == f"sqlite+aiosqlite:///{clean_env / 'plait.db'}"
+    assert (settings.host, settings.port, settings.workers, settings.log_level) == ("127.0.0.1", 8000, 1, "INFO")
+    assert settings.redis_url is None
+    key_file = clean_env / "secret.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert len(settings.aes_key()) == 32
+    assert Settings.load().aes_key() == settings.aes_key()  # generated once, then reused
+
+
+def test_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLAIT_DATABASE_URL", "postgresql+asyncpg://u@db:5432/plait")
+    monkeypatch.setenv("PLAIT_REDIS_URL", "redis://cache:6379/0")
+    monkeypatch.setenv("PLAIT_PORT", "9000")
+    monkeypatch.setenv("PLAIT_CORS_ORIGINS", "https://a.example, https://b.example")
+    monkeypatch.setenv("PLAIT_LOG_LEVEL", "debug")
+    settings = Settings.load()
+    assert settings.database_url == "postgresql+asyncpg://u@db:5432/plait"
+    assert settings.redis_url == "redis://cache:6379/0"
+    assert settings.port == 9000
+    assert settings.cors_origins == ["https://a.example", "https://b.example"]
+    assert settings.log_level == "DEBUG"
+
+
+def test_plain_postgresql_url_is_driven_by_asyncpg(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLAIT_DATABASE_URL", "postgresql://u@db/plait")
+    assert Settings.load().database_url == "postgresql+asyncpg://u@db/plait"
+
+
+def test_yaml_file_from_argument_and_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _yaml(tmp_path, "port: 7000\nworkers: 4\ncors_origins: [https://x.example]\n")
+    settings = Settings.load(path)
+    assert (settings.port, settings.workers, settings.cors_origins) == (7000, 4, ["https://x.example"])
+    monkeypatch.setenv("PLAIT_CONFIG", str(path))
+    assert Settings.load().workers == 4
+
+
+def test_env_wins_over_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _yaml(tmp_path, "port: 7000\nhost: 0.0.0.0\n")
+    monkeypatch.setenv("PLAIT_PORT", "7100")
+    settings = Settings.load(path)
+    assert (settings.port, settings.host) == (7100, "0.0.0.0")
+
+
+def test_given_secret_key_is_used(monkeypatch: pytest.MonkeyPatch, clean_env: Path) -> None:
+    key = base64.urlsafe_b64encode(b"k" * 32).decode()
+    monkeypatch.setenv("PLAIT_SECRET_KEY", key)
+    assert Settings.load().aes_key() == b"k" * 32
+    assert not (clean_env / "secret.key").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("PLAIT_DATABASE_URL", "mysql://db/plait", "database_url: Value error, unsupported scheme 'mysql'"),
+        ("PLAIT_REDIS_URL", "http://cache", "redis_url: Value error, unsupported scheme 'http'"),
+        ("PLAIT_PORT", "70000", "port: Input should be less than or equal to 65535"),
+        ("PLAIT_PORT", "0", "port: Input should be greater than or equal to 1"),
+        ("PLAIT_WORKERS", "0", "workers: Input should be greater than or equal to 1"),
+        ("PLAIT_MAX_BODY_BYTES", "-1", "max_body_bytes: Input should be greater than 0"),
+        ("PLAIT_LOG_LEVEL", "chatty", "log_level: Input should be"),
+        ("PLAIT_SECRET_KEY", "short", "secret_key: Value error, expected 32 random bytes"),
+    ],
+)
+def test_invalid_env_values_name_the_setting(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match="invalid settings") as error:
+        Settings.load()
+    assert message in str(error.value)
+
+
+def test_unknown_yaml_key_is_named(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="unknown key 'prot'"):
+        Settings.load(_yaml(tmp_path, "prot: 8000\n"))
+
+
+def test_unreadable_or_malformed_yaml(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="cannot read it"):
+        Settings.load(tmp_path / "missing.yaml")
+    with pytest.raises(SettingsError, match="not valid YAML"):
+        Settings.load(_yaml(tmp_path, "port: [8000\n"))
+    with pytest.raises(SettingsError, match="expected a mapping"):
+        Settings.load(_yaml(tmp_path, "- port\n"))
+
+
+def test_yaml_values_are_validated_too(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="port: Input should be less than or equal to 65535"):
+        Settings.load(_yaml(tmp_path, "port: 99999\n"))

@@ -8,7 +8,6 @@ back when a conversation with extended thinking continues after a tool call.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ from plait.models._http import (
     unreachable,
     unsupported,
 )
+from plait.models.binding import ToolBinding
 from plait.models.retry import RetrySettings, with_retries
 from plait.schema import (
     ContentPart,
@@ -76,7 +76,7 @@ _ERROR_STATUS = {
 }
 
 
-class AnthropicChatModel:
+class AnthropicChatModel(ToolBinding):
     """A Claude model. ``with_tools`` copies share the SDK client; ``aclose`` closes it for all of them."""
 
     def __init__(
@@ -108,12 +108,6 @@ class AnthropicChatModel:
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0, default_headers=dict(headers or {})
         )
         self.base_url = str(self._client.base_url).rstrip("/")
-
-    def with_tools(self, tools: Sequence[ToolSpec], *, tool_choice: str = "auto") -> AnthropicChatModel:
-        bound = copy.copy(self)
-        bound.tools = list(tools)
-        bound.tool_choice = tool_choice
-        return bound
 
     async def aclose(self) -> None:
         await self._client.close()

@@ -9,7 +9,6 @@ each call's ``thought_signature`` back with the call, so signatures ride in
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import json
 import mimetypes
@@ -35,6 +34,7 @@ from plait.models._http import (
     transport_error,
     unsupported,
 )
+from plait.models.binding import ToolBinding
 from plait.models.errors import ModelConfigError
 from plait.models.retry import RetrySettings, with_retries
 from plait.schema import ContentPart, FilePart, ImagePart, Message, TextPart, ToolCall, ToolSpec, Usage
@@ -61,7 +61,7 @@ _FILTERED = {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 
 
-class GeminiChatModel:
+class GeminiChatModel(ToolBinding):
     """A Gemini model. ``with_tools`` copies share the SDK and HTTP clients; ``aclose`` closes them."""
 
     def __init__(
@@ -103,12 +103,6 @@ class GeminiChatModel:
             self._client = genai.Client(api_key=api_key, http_options=options)
         except ValueError as exc:  # no key given nor found in GEMINI_API_KEY / GOOGLE_API_KEY
             raise ModelConfigError(self.model_id, f"no Gemini API key: {exc}") from exc
-
-    def with_tools(self, tools: Sequence[ToolSpec], *, tool_choice: str = "auto") -> GeminiChatModel:
-        bound = copy.copy(self)
-        bound.tools = list(tools)
-        bound.tool_choice = tool_choice
-        return bound
 
     async def aclose(self) -> None:
         await self._client.aio.aclose()

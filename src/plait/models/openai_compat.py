@@ -5,7 +5,6 @@ server. Plain httpx, so no SDK is needed and server-specific fields pass through
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from typing import Any
@@ -26,6 +25,7 @@ from plait.models._http import (
     transport_error,
     unsupported,
 )
+from plait.models.binding import ToolBinding
 from plait.models.errors import ModelConfigError, ProviderError
 from plait.models.retry import RetrySettings, with_retries
 from plait.schema import AudioPart, ContentPart, FilePart, ImagePart, Message, TextPart, ToolCall, ToolSpec, Usage
@@ -49,7 +49,7 @@ OPTIONS = frozenset(
 _TOOL_OPTIONS = ("tool_choice", "parallel_tool_calls")  # only meaningful, and only accepted, with tools
 
 
-class OpenAICompatChatModel:
+class OpenAICompatChatModel(ToolBinding):
     """A chat model behind an OpenAI-compatible ``/chat/completions`` endpoint.
 
     ``with_tools`` copies share the HTTP client, so closing any of them closes it for all; a client passed
@@ -86,12 +86,6 @@ class OpenAICompatChatModel:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self._owns_client = http_client is None
         self._client = http_client or new_http_client(timeout)
-
-    def with_tools(self, tools: Sequence[ToolSpec], *, tool_choice: str = "auto") -> OpenAICompatChatModel:
-        bound = copy.copy(self)
-        bound.tools = list(tools)
-        bound.tool_choice = tool_choice
-        return bound
 
     async def aclose(self) -> None:
         if self._owns_client:

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from plait.models.binding import ToolBinding
 from plait.schema import Message, PlaitError, ToolCall, ToolSpec, Usage
 
 Reply = str | Message | BaseException | Callable[[Sequence[Message]], "str | Message"]
@@ -33,7 +34,7 @@ def count_tokens(text: str) -> int:
     return len(text.split())
 
 
-class ScriptedChatModel:
+class ScriptedChatModel(ToolBinding):
     """Answers from a script of replies, in order; each reply is a string, a Message, a function of the
     conversation, or an exception to raise (to rehearse provider failures). Streams words one chunk at a
     time, with optional delays, and tool-call arguments in pieces, as real providers do."""
@@ -73,14 +74,6 @@ class ScriptedChatModel:
         """A scripted reply that calls a tool; arguments given as a dict are sent as JSON."""
         text = arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
         return Message.assistant(tool_calls=[ToolCall(id=call_id or f"call_{next(_ids)}", name=name, arguments=text)])
-
-    def with_tools(self, tools: Sequence[ToolSpec], *, tool_choice: str = "auto") -> ScriptedChatModel:
-        """A copy bound to ``tools`` that goes on with the same script (an agent rebinding tools each turn
-        still gets the next reply)."""
-        bound = copy.copy(self)
-        bound.tools = list(tools)
-        bound.tool_choice = tool_choice
-        return bound
 
     async def generate(self, messages: Sequence[Message], **options: Any) -> Message:
         reply = self._next_reply(messages)

@@ -1,0 +1,147 @@
+"""``plait serve``, ``plait keys ...`` and ``plait db upgrade``: the server and its admin tasks.
+
+The admin tasks open the database themselves (migrating and bootstrapping first), so they work while the
+server is stopped, e.g. to create the very first API key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import typer
+
+from plait.platform import PlatformError, access
+from plait.settings import Settings, SettingsError
+from plait.store import UnitOfWork, create_engine, session_factory, upgrade
+
+T = TypeVar("T")
+
+server_app = typer.Typer(no_args_is_help=True)
+keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+server_app.add_typer(keys_app, name="keys")
+server_app.add_typer(db_app, name="db")
+
+DataDir = typer.Option(None, "--data-dir", help="Where the database and secret key live (PLAIT_DATA_DIR).")
+
+
+def _settings(data_dir: Path | None = None) -> Settings:
+    """Validated settings, or a clear message and exit code 2."""
+    try:
+        return Settings.load(**({"data_dir": data_dir} if data_dir else {}))
+    except SettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _run(settings: Settings, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+    """Migrate, bootstrap, then run ``work`` in one unit of work; a domain error exits 1 with its message."""
+    from plait.server.app import prepare_database
+
+    async def main() -> T:
+        await prepare_database(settings)
+        engine = create_engine(settings.database_url)
+        try:
+            async with UnitOfWork(session_factory(engine)) as uow:
+                return await work(uow)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(main())
+    except PlatformError as exc:
+        typer.echo(f"error: {exc.msg}", err=True)
+        raise typer.Exit(1) from None
+
+
+@server_app.command("serve")
+def serve(
+    host: str | None = typer.Option(None, help="Interface to bind (PLAIT_HOST, default 127.0.0.1)."),
+    port: int | None = typer.Option(None, help="Port (PLAIT_PORT, default 8000)."),
+    data_dir: Path | None = DataDir,
+    workers: int | None = typer.Option(None, help="Worker processes (PLAIT_WORKERS, default 1)."),
+) -> None:
+    """Run the API server."""
+    import uvicorn
+
+    # Workers are separate processes that build their settings from the environment, so overrides go there.
+    for name, value in (("HOST", host), ("PORT", port), ("DATA_DIR", data_dir), ("WORKERS", workers)):
+        if value is not None:
+            os.environ[f"PLAIT_{name}"] = str(value)
+    settings = _settings()
+    from plait.server.app import prepare_database
+
+    asyncio.run(prepare_database(settings))  # once, before workers start, so they do not race to migrate
+    uvicorn.run(
+        "plait.server.app:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@keys_app.command("create")
+def create_key(
+    workspace: str | None = typer.Option(
+        None, help="Workspace id or name (default: the admin's first); created if new."
+    ),
+    name: str = typer.Option("default", help="A label for the key."),
+    user: str = typer.Option(access.ADMIN_NAME, help="The user the key acts as; created if new."),
+    role: str = typer.Option("member", help="The role of a new user in the workspace (viewer: read only)."),
+    data_dir: Path | None = DataDir,
+) -> None:
+    """Create an API key; the token is printed once, as the last line."""
+
+    async def work(uow: UnitOfWork) -> access.NewKey:
+        admin = await access.bootstrap(uow)
+        target = await access.find_or_create_workspace(uow, admin, workspace)
+        member = admin if user == admin.name else await access.find_or_add_member(uow, target, user, role)
+        return await access.create_key(uow, workspace_id=target.id, user_id=member.id, name=name)
+
+    new = _run(_settings(data_dir), work)
+    typer.echo(f"key {new.key.id} for workspace {new.key.workspace_id}; keep the token, it is not shown again:")
+    typer.echo(new.token)
+
+
+@keys_app.command("list")
+def list_keys(
+    workspace: str | None = typer.Option(None, help="Workspace id or name."), data_dir: Path | None = DataDir
+) -> None:
+    """List the keys of a workspace (never their tokens)."""
+
+    async def work(uow: UnitOfWork) -> list[str]:
+        target = await access.find_or_create_workspace(uow, await access.bootstrap(uow), workspace)
+        return [
+            f"{key.id}  {key.prefix}…  {key.name}  {'revoked' if key.revoked_at else 'active'}"
+            for key in await access.list_keys(uow, target.id)
+        ]
+
+    for line in _run(_settings(data_dir), work):
+        typer.echo(line)
+
+
+@keys_app.command("revoke")
+def revoke_key(key_id: str, data_dir: Path | None = DataDir) -> None:
+    """Revoke a key: requests with its token fail from now on."""
+
+    async def work(uow: UnitOfWork) -> None:
+        admin = await access.bootstrap(uow)
+        workspace_ids = [workspace.id for workspace, _ in await access.user_workspaces(uow, admin.id)]
+        await access.revoke_key(uow, workspace_ids, key_id)
+
+    _run(_settings(data_dir), work)
+    typer.echo(f"revoked {key_id}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: Path | None = DataDir) -> None:
+    """Apply pending migrations."""
+    settings = _settings(data_dir)
+    upgrade(settings.database_url)
+    typer.echo("database is at the latest revision")

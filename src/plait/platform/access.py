@@ -1,0 +1,117 @@
+"""Who is calling: bootstrap of the first admin and workspace, API keys, and the principal a token stands for."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from plait.platform.errors import Forbidden, NotFound, Unauthorized
+from plait.store import UnitOfWork
+from plait.store.base import now
+from plait.store.models import ApiKey, User, Workspace
+from plait.store.repositories.access import hash_token
+
+ADMIN_NAME = "admin"
+DEFAULT_WORKSPACE = "Personal"
+TOKEN_PREFIX = "pat_"
+WRITER_ROLES = frozenset({"owner", "admin", "member"})
+MAX_WORKSPACES = 100
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Principal:
+    """A key's identity for one request: the user, the one workspace the key opens, the user's role there."""
+
+    key_id: str
+    user_id: str
+    workspace_id: str
+    role: str
+    scopes: tuple[str, ...] = ()
+
+    def require_writer(self) -> None:
+        if self.role not in WRITER_ROLES:
+            raise Forbidden(f"role {self.role!r} cannot change anything in this workspace")
+
+    def require_workspace(self, workspace_id: str) -> None:
+        """Another workspace reads as missing, so ids of other tenants cannot be probed."""
+        if workspace_id != self.workspace_id:
+            raise NotFound(f"workspace {workspace_id} not found")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewKey:
+    key: ApiKey
+    token: str  # shown once; only its hash is stored
+
+
+async def bootstrap(uow: UnitOfWork) -> User:
+    """First start: the admin user and their "Personal" workspace. Later starts change nothing."""
+    admin = await uow.users.get_by_name(ADMIN_NAME)
+    if admin is None:
+        admin = await uow.users.add(User(name=ADMIN_NAME, nick_name="Admin"))
+        await uow.workspaces.add(Workspace(name=DEFAULT_WORKSPACE, workspace_type="personal"), owner_id=admin.id)
+    return admin
+
+
+async def user_workspaces(uow: UnitOfWork, user_id: str) -> list[tuple[Workspace, str]]:
+    rows, _ = await uow.workspaces.for_user(user_id, page_size=MAX_WORKSPACES)
+    return rows
+
+
+async def find_or_create_workspace(uow: UnitOfWork, owner: User, ref: str | None) -> Workspace:
+    """The owner's workspace by id or name (their first one when ``ref`` is None); a new team one otherwise."""
+    workspaces = [workspace for workspace, _ in await user_workspaces(uow, owner.id)]
+    for workspace in workspaces:
+        if ref is None or ref in (workspace.id, workspace.name):
+            return workspace
+    return await uow.workspaces.add(Workspace(name=ref or DEFAULT_WORKSPACE, workspace_type="team"), owner_id=owner.id)
+
+
+async def find_or_add_member(uow: UnitOfWork, workspace: Workspace, user_name: str, role: str) -> User:
+    """The named user, created and added to ``workspace`` with ``role`` when they are not a member yet."""
+    user = await uow.users.get_by_name(user_name) or await uow.users.add(User(name=user_name, nick_name=user_name))
+    if await uow.workspaces.role(workspace.id, user.id) is None:
+        await uow.workspaces.add_member(workspace.id, user.id, role)
+    return user
+
+
+async def create_key(uow: UnitOfWork, *, workspace_id: str, user_id: str, name: str) -> NewKey:
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(workspace_id=workspace_id, user_id=user_id, name=name, token_hash=hash_token(token), prefix=token[:12])
+    return NewKey(key=await uow.api_keys.add(key), token=token)
+
+
+async def list_keys(uow: UnitOfWork, workspace_id: str) -> list[ApiKey]:
+    return (await uow.api_keys.page(workspace_id, page_size=100)).items
+
+
+async def revoke_key(uow: UnitOfWork, workspace_ids: list[str], key_id: str) -> ApiKey:
+    for workspace_id in workspace_ids:
+        key = await uow.api_keys.update(workspace_id, key_id, revoked_at=now())
+        if key is not None:
+            return key
+    raise NotFound(f"api key {key_id} not found")
+
+
+async def authenticate(uow: UnitOfWork, token: str) -> Principal:
+    key = await uow.api_keys.find_active(hash_token(token), now())
+    role = await uow.workspaces.role(key.workspace_id, key.user_id) if key and key.user_id else None
+    if key is None or key.user_id is None or role is None:
+        raise Unauthorized("the API key is unknown, revoked or expired")
+    return Principal(
+        key_id=key.id, user_id=key.user_id, workspace_id=key.workspace_id, role=role, scopes=tuple(key.scopes)
+    )
+
+
+async def current_user(uow: UnitOfWork, principal: Principal) -> User:
+    user = await uow.users.get(principal.user_id)
+    if user is None:
+        raise Unauthorized("the key's user no longer exists")
+    return user
+
+
+async def principal_workspace(uow: UnitOfWork, principal: Principal) -> Workspace:
+    workspace = await uow.workspaces.get(principal.workspace_id)
+    if workspace is None:
+        raise Unauthorized("the key's workspace no longer exists")
+    return workspace

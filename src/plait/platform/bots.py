@@ -1,0 +1,143 @@
+"""Bots: a draft anyone with a writer role edits, and published versions that are frozen snapshots of it.
+
+The config blocks are kept as the plain JSON the Coze API speaks (``prompt_info``, ``model_info_config``...);
+the platform checks what it can (the model id's provider) and stores the rest as given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from plait.models.registry import default_registry
+from plait.platform.access import Principal
+from plait.platform.errors import InvalidParams, NotFound
+from plait.store import UnitOfWork, new_id
+from plait.store.models import Bot, BotVersion
+
+# Coze field name -> Bot column; these are what a publish snapshots.
+CONFIG_FIELDS = {
+    "name": "name",
+    "description": "description",
+    "icon_file_id": "icon_file_id",
+    "prompt_info": "prompt",
+    "onboarding_info": "onboarding",
+    "suggest_reply_info": "suggest_reply",
+    "model_info_config": "model_info",
+    "plugin_id_list": "plugins",
+    "workflow_id_list": "workflows",
+    "knowledge": "knowledge",
+}
+LIST_FIELDS = {"plugin_id_list": "id_list", "workflow_id_list": "ids"}  # stored as the bare list
+PUBLISH_STATUS = {"all": None, "published_online": True, "published_draft": True, "unpublished_draft": False}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BotRecord:
+    """A bot as one of its versions (or its draft) describes it; ``config`` is keyed by column name."""
+
+    bot: Bot
+    config: dict[str, Any]
+    version: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BotList:
+    bots: list[Bot]
+    total: int
+
+
+def check_model_id(model_id: str) -> None:
+    """Reject ids the model registry could never build, with the registry's own explanation."""
+    provider, _, name = model_id.partition("/")
+    if not provider or not name:
+        raise InvalidParams(f"model_info_config.model_id: {model_id!r}: model ids look like provider/model")
+    known = sorted(p.name for p in default_registry().providers)
+    if provider not in known:
+        raise InvalidParams(
+            f"model_info_config.model_id: unknown provider {provider!r}; known providers: {', '.join(known)}"
+        )
+
+
+def _columns(fields: dict[str, Any]) -> dict[str, Any]:
+    """Coze request fields (None: not given) to column values."""
+    values: dict[str, Any] = {}
+    for field, column in CONFIG_FIELDS.items():
+        value = fields.get(field)
+        if value is None:
+            continue
+        if field == "model_info_config":
+            check_model_id(value["model_id"])
+        values[column] = value.get(LIST_FIELDS[field]) or [] if field in LIST_FIELDS else value
+    return values
+
+
+def _draft(bot: Bot) -> dict[str, Any]:
+    return {column: getattr(bot, column) for column in CONFIG_FIELDS.values()}
+
+
+async def _get(uow: UnitOfWork, principal: Principal, bot_id: str) -> Bot:
+    bot = await uow.bots.get(principal.workspace_id, bot_id)
+    if bot is None:
+        raise NotFound(f"bot {bot_id} not found")
+    return bot
+
+
+async def create_bot(uow: UnitOfWork, principal: Principal, space_id: str, fields: dict[str, Any]) -> Bot:
+    principal.require_workspace(space_id)
+    principal.require_writer()
+    values = {"prompt": {"prompt": ""}, **_columns(fields)}
+    if not values.get("name"):
+        raise InvalidParams("name: must not be empty")
+    return await uow.bots.add(Bot(workspace_id=space_id, owner_user_id=principal.user_id, **values))
+
+
+async def update_bot(uow: UnitOfWork, principal: Principal, bot_id: str, fields: dict[str, Any]) -> Bot:
+    principal.require_writer()
+    await _get(uow, principal, bot_id)
+    values = _columns(fields)
+    if "name" in values and not values["name"]:
+        raise InvalidParams("name: must not be empty")
+    bot = await uow.bots.update(principal.workspace_id, bot_id, **values)
+    assert bot is not None  # read above in this transaction
+    return bot
+
+
+async def publish_bot(uow: UnitOfWork, principal: Principal, bot_id: str, connector_ids: list[str]) -> BotVersion:
+    """Freeze the draft as a new version; what chats run from now on."""
+    principal.require_writer()
+    bot = await _get(uow, principal, bot_id)
+    version = await uow.bot_versions.add(
+        BotVersion(
+            workspace_id=bot.workspace_id,
+            bot_id=bot.id,
+            version=new_id(),
+            snapshot=_draft(bot),
+            connector_ids=connector_ids,
+        )
+    )
+    await uow.bots.update(
+        bot.workspace_id, bot.id, published_version=version.version, published_at=version.published_at
+    )
+    return version
+
+
+async def get_bot(uow: UnitOfWork, principal: Principal, bot_id: str, *, published: bool) -> BotRecord:
+    """The latest published version, or the draft; an unpublished bot has no published version (4200)."""
+    bot = await _get(uow, principal, bot_id)
+    if not published:
+        return BotRecord(bot=bot, config=_draft(bot), version=bot.published_version)
+    version = await uow.bot_versions.find(bot.workspace_id, bot.id)
+    if version is None:
+        raise NotFound(f"bot {bot_id} has not been published")
+    return BotRecord(bot=bot, config=dict(version.snapshot), version=version.version)
+
+
+async def list_bots(
+    uow: UnitOfWork, principal: Principal, space_id: str, *, status: str, page_num: int, page_size: int
+) -> BotList:
+    principal.require_workspace(space_id)
+    if status not in PUBLISH_STATUS:
+        raise InvalidParams(f"publish_status: expected one of {', '.join(PUBLISH_STATUS)}, got {status!r}")
+    page = await uow.bots.search(space_id, published=PUBLISH_STATUS[status], page_num=page_num, page_size=page_size)
+    return BotList(bots=page.items, total=page.total)

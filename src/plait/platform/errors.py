@@ -1,0 +1,47 @@
+"""Domain errors of the platform, each with a stable Coze-style code the API puts in its envelope.
+
+PlatformError (code, msg)  5000 by itself: a bug; the message is generic, the log has the details
+├── InvalidParams     4000  the request is wrong: a field, a value, a model id
+├── BodyTooLarge      4001  the body is over ``max_body_bytes``
+├── Unauthorized      4100  no token, or a token that is unknown, revoked or expired
+├── Forbidden         4101  the caller's role may not do this (a viewer writing)
+└── NotFound          4200  no such object *in the caller's workspace* (never "exists elsewhere")
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class PlatformError(Exception):
+    code: ClassVar[int] = 5000
+    http_status: ClassVar[int] = 500
+
+    def __init__(self, msg: str) -> None:
+        super().__init__(msg)
+        self.msg = msg
+
+
+class InvalidParams(PlatformError):
+    code = 4000
+    http_status = 400
+
+
+class BodyTooLarge(PlatformError):
+    code = 4001
+    http_status = 413
+
+
+class Unauthorized(PlatformError):
+    code = 4100
+    http_status = 401
+
+
+class Forbidden(PlatformError):
+    code = 4101
+    http_status = 403
+
+
+class NotFound(PlatformError):
+    code = 4200
+    http_status = 404

@@ -1,0 +1,11 @@
+"""The Coze OpenAPI surface, one router module per area."""
+
+from fastapi import APIRouter
+
+from plait.server.coze import bots, workspaces
+
+router = APIRouter()
+router.include_router(bots.router)
+router.include_router(workspaces.router)
+
+__all__ = ["router"]

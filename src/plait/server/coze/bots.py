@@ -1,0 +1,98 @@
+"""Coze bot endpoints: create, update, publish, retrieve (v1 online info, v2 draft or published), list."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from plait.platform import bots
+from plait.server.coze.bot_models import (
+    CreateBotRequest,
+    PublishBotRequest,
+    PublishedBot,
+    UpdateBotRequest,
+    render_bot,
+)
+from plait.server.deps import Caller, Uow
+from plait.server.envelope import ok
+
+router = APIRouter()
+PageIndex = Annotated[int, Query(ge=1)]
+PageSize = Annotated[int, Query(ge=1, le=100)]
+
+
+@router.post("/v1/bot/create")
+async def create_bot(body: CreateBotRequest, uow: Uow, caller: Caller) -> dict[str, Any]:
+    bot = await bots.create_bot(uow, caller, body.space_id, body.fields())
+    return ok({"bot_id": bot.id})
+
+
+@router.post("/v1/bot/update")
+async def update_bot(body: UpdateBotRequest, uow: Uow, caller: Caller) -> dict[str, Any]:
+    await bots.update_bot(uow, caller, body.bot_id, body.fields())
+    return ok(None)
+
+
+@router.post("/v1/bot/publish")
+async def publish_bot(body: PublishBotRequest, uow: Uow, caller: Caller) -> dict[str, Any]:
+    version = await bots.publish_bot(uow, caller, body.bot_id, body.connector_ids)
+    return ok(PublishedBot(bot_id=version.bot_id, version=version.version).model_dump())
+
+
+@router.get("/v1/bot/get_online_info")
+async def get_online_info(bot_id: str, uow: Uow, caller: Caller) -> dict[str, Any]:
+    return ok(render_bot(await bots.get_bot(uow, caller, bot_id, published=True)))
+
+
+@router.get("/v1/bots/{bot_id}")
+async def retrieve_bot(bot_id: str, uow: Uow, caller: Caller, is_published: bool = True) -> dict[str, Any]:
+    return ok(render_bot(await bots.get_bot(uow, caller, bot_id, published=is_published)))
+
+
+@router.get("/v1/space/published_bots_list")
+async def published_bots(
+    space_id: str, uow: Uow, caller: Caller, page_index: PageIndex = 1, page_size: PageSize = 20
+) -> dict[str, Any]:
+    found = await bots.list_bots(
+        uow, caller, space_id, status="published_online", page_num=page_index, page_size=page_size
+    )
+    space_bots = [
+        {
+            "bot_id": bot.id,
+            "bot_name": bot.name,
+            "description": bot.description,
+            "icon_url": "",
+            "publish_time": str(bot.published_at or 0),
+        }
+        for bot in found.bots
+    ]
+    return ok({"space_bots": space_bots, "total": found.total})
+
+
+@router.get("/v1/bots")
+async def list_bots(
+    workspace_id: str,
+    uow: Uow,
+    caller: Caller,
+    page_index: PageIndex = 1,
+    page_size: PageSize = 20,
+    publish_status: str = "all",
+) -> dict[str, Any]:
+    found = await bots.list_bots(
+        uow, caller, workspace_id, status=publish_status, page_num=page_index, page_size=page_size
+    )
+    items = [
+        {
+            "id": bot.id,
+            "name": bot.name,
+            "description": bot.description,
+            "icon_url": "",
+            "is_published": bot.published_version is not None,
+            "updated_at": bot.updated_at,
+            "published_at": bot.published_at,
+            "owner_user_id": bot.owner_user_id or "",
+        }
+        for bot in found.bots
+    ]
+    return ok({"items": items, "total": found.total})

@@ -1,0 +1,67 @@
+"""The Coze error envelope ``{"code", "msg", "data": null}`` and the exception handlers that produce it, so
+every failure a client sees (domain, validation, routing) has the shape cozepy turns into ``CozeAPIError``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.types import Send
+
+from plait.platform import PlatformError
+
+HTTP_CODES = {401: 4100, 403: 4101, 404: 4200, 413: 4001}
+
+
+def ok(data: Any) -> dict[str, Any]:
+    return {"code": 0, "msg": "", "data": data}
+
+
+def error_body(code: int, msg: str) -> bytes:
+    return json.dumps({"code": code, "msg": msg, "data": None}).encode()
+
+
+async def send_error(send: Send, status: int, code: int, msg: str) -> None:
+    """Answer from ASGI middleware, where no Response object exists yet."""
+    body = error_body(code, msg)
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _error(status: int, code: int, msg: str) -> JSONResponse:
+    return JSONResponse({"code": code, "msg": msg, "data": None}, status_code=status)
+
+
+async def _platform_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, PlatformError)
+    return _error(exc.http_status, exc.code, exc.msg)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    """One line per problem, each naming the field path as the client wrote it (``model_info_config.model_id``)."""
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for err in exc.errors():
+        if err["type"] == "json_invalid":
+            problems.append(f"invalid JSON body: {err.get('ctx', {}).get('error', err['msg'])}")
+            continue
+        path = ".".join(str(part) for part in err["loc"][1:]) or str(err["loc"][0])
+        problems.append(f"{path}: {err['msg']}")
+    return _error(400, 4000, "; ".join(problems))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    msg = f"no route {request.method} {request.url.path}" if exc.status_code == 404 else str(exc.detail)
+    return _error(exc.status_code, HTTP_CODES.get(exc.status_code, 4000 if exc.status_code < 500 else 5000), msg)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(PlatformError, _platform_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)

@@ -1,0 +1,88 @@
+"""Pure-ASGI middleware (``BaseHTTPMiddleware`` would buffer streams and break context variables): a log id on
+every response, a body size limit, and a last-resort envelope for unexpected errors."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from plait.server.envelope import send_error
+
+LOGID_HEADER = b"x-tt-logid"
+log = logging.getLogger("plait.server")
+
+
+class LogIdMiddleware:
+    """Adds ``x-tt-logid`` (what cozepy reports as the log id) and answers unexpected errors with 5000.
+
+    The id is put in ``scope["state"]["logid"]`` so logs of the request can name it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        logid = uuid.uuid4().hex
+        scope.setdefault("state", {})["logid"] = logid
+        started = False
+
+        async def send_with_logid(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = [*message.get("headers", []), (LOGID_HEADER, logid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_logid)
+        except Exception:
+            log.exception("unexpected error in %s %s (logid %s)", scope["method"], scope["path"], logid)
+            if started:  # the client already has a status line; closing the connection is all that is left
+                raise
+            await send_error(send_with_logid, 500, 5000, f"internal error (logid {logid})")
+
+
+class BodyLimitMiddleware:
+    """Rejects bodies over ``max_bytes`` with 413 / 4001 before the app parses them.
+
+    A declared Content-Length is checked up front (the server enforces it); a chunked body is read up to the
+    limit and replayed, so the app never sees a partial body."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None:
+            if not length.isdigit() or int(length) > self.max_bytes:
+                await self._reject(send)
+                return
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            size += len(message.get("body", b""))
+            if size > self.max_bytes:
+                await self._reject(send)
+                return
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _reject(self, send: Send) -> None:
+        await send_error(send, 413, 4001, f"request body is larger than {self.max_bytes} bytes")

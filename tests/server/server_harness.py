@@ -1,0 +1,35 @@
+"""What server tests share besides fixtures: the running server's handle and the CLI as an admin runs it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from cozepy import Coze, SyncHTTPClient, TokenAuth
+from typer.testing import CliRunner
+
+from plait.cli import app as cli
+
+
+@dataclass(slots=True)
+class Running:
+    base_url: str
+    env: dict[str, str]  # PLAIT_* for CLI commands against the same data dir and database
+    make_key: Callable[..., str]  # ``plait keys create`` options -> token
+    clients: list[SyncHTTPClient] = field(default_factory=list)
+
+    def coze(self, token: str) -> Coze:
+        """An SDK client whose connections are closed with the server (no ResourceWarning)."""
+        client = SyncHTTPClient()
+        self.clients.append(client)
+        return Coze(auth=TokenAuth(token), base_url=self.base_url, http_client=client)
+
+    def close(self) -> None:
+        for client in self.clients:
+            client.close()
+
+
+def run_cli(env: dict[str, str], *args: str) -> str:
+    result = CliRunner().invoke(cli, list(args), env=env)
+    assert result.exit_code == 0, result.output
+    return result.output

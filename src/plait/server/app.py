@@ -12,6 +12,7 @@ from plait.platform import bootstrap
 from plait.server import envelope
 from plait.server.coze import router as coze_router
 from plait.server.middleware import BodyLimitMiddleware, LogIdMiddleware
+from plait.server.openai import openai_router
 from plait.settings import Settings
 from plait.store import UnitOfWork, create_engine, session_factory, upgrade
 
@@ -49,6 +50,7 @@ def create_app(settings: Settings) -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(coze_router)
+    app.include_router(openai_router)
     return app
 
 

@@ -2,10 +2,11 @@
 
 from fastapi import APIRouter
 
-from plait.server.coze import bots, workspaces
+from plait.server.coze import bots, conversations, workspaces
 
 router = APIRouter()
 router.include_router(bots.router)
+router.include_router(conversations.router)
 router.include_router(workspaces.router)
 
 __all__ = ["router"]

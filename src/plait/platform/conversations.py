@@ -1,0 +1,219 @@
+"""Conversations, their sections and messages, as the Coze conversation and message APIs manage them.
+
+A conversation always has a current section (``last_section_id``); clearing it starts a new one, so a bot's
+context resets while the history stays readable. Every lookup is scoped to the caller's workspace.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from plait.platform.access import Principal
+from plait.platform.errors import InvalidParams, NotFound
+from plait.store import UnitOfWork
+from plait.store.models import Conversation, Message, Section
+from plait.store.repositories.base import Page
+from plait.store.repositories.conversations import MessagePage
+
+PART_TYPES = {"text": "text", "image": None, "file": None}  # part type -> the field it must carry (None: a file)
+NAME_LENGTH = 100
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewMessage:
+    """A message as a client enters it; ``type`` "" means "the role's usual one" (question or answer)."""
+
+    role: str
+    content: str
+    content_type: str
+    meta_data: dict[str, str]
+    type: str = ""
+
+
+def check_content(content_type: str, content: str, field: str = "content") -> None:
+    """``object_string`` content must be the JSON array of parts the bot runtime reads; reject it early."""
+    if content_type != "object_string":
+        return
+    try:
+        parts = json.loads(content)
+    except json.JSONDecodeError as exc:
+        raise InvalidParams(f"{field}: object_string content is not JSON: {exc.msg}") from None
+    if not isinstance(parts, list) or not parts:
+        raise InvalidParams(f"{field}: object_string content must be a non-empty JSON array of parts")
+    for index, part in enumerate(parts):
+        where = f"{field}[{index}]"
+        if not isinstance(part, dict) or part.get("type") not in PART_TYPES:
+            raise InvalidParams(f"{where}: each part is an object with type text, image or file")
+        if part["type"] == "text" and not isinstance(part.get("text"), str):
+            raise InvalidParams(f"{where}: a text part needs a string 'text'")
+        if part["type"] != "text" and not (part.get("file_id") or part.get("file_url")):
+            raise InvalidParams(f"{where}: an {part['type']} part needs file_id or file_url")
+
+
+async def get_conversation(uow: UnitOfWork, principal: Principal, conversation_id: str) -> Conversation:
+    conversation = await uow.conversations.get(principal.workspace_id, conversation_id)
+    if conversation is None:
+        raise NotFound(f"conversation {conversation_id} not found")
+    return conversation
+
+
+async def _check_bot(uow: UnitOfWork, principal: Principal, bot_id: str) -> None:
+    if await uow.bots.get(principal.workspace_id, bot_id) is None:
+        raise NotFound(f"bot {bot_id} not found")
+
+
+async def _add_message(uow: UnitOfWork, conversation: Conversation, message: NewMessage) -> Message:
+    check_content(message.content_type, message.content)
+    kind = message.type or ("question" if message.role == "user" else "answer")
+    row = Message(
+        workspace_id=conversation.workspace_id,
+        conversation_id=conversation.id,
+        section_id=conversation.last_section_id,
+        bot_id=conversation.bot_id,
+        role=message.role,
+        type=kind,
+        content=message.content,
+        content_type=message.content_type,
+        meta_data=message.meta_data,
+    )
+    return await uow.messages.add(row)
+
+
+async def create_conversation(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    bot_id: str | None,
+    name: str | None,
+    meta_data: dict[str, str],
+    connector_id: str | None,
+    messages: list[NewMessage],
+) -> Conversation:
+    """A conversation with its first section; ``name`` defaults to the first text message, as Coze does."""
+    principal.require_writer()
+    if bot_id is not None:
+        await _check_bot(uow, principal, bot_id)
+    for index, message in enumerate(messages):
+        check_content(message.content_type, message.content, f"messages[{index}].content")
+    first_text = next((m.content for m in messages if m.content_type == "text"), "")
+    conversation = await uow.conversations.add(
+        Conversation(
+            workspace_id=principal.workspace_id,
+            bot_id=bot_id,
+            creator_id=principal.user_id,
+            connector_id=connector_id or "1024",
+            name=(name if name is not None else first_text)[:NAME_LENGTH],
+            meta_data=meta_data,
+        )
+    )
+    section = await uow.sections.add(Section(workspace_id=conversation.workspace_id, conversation_id=conversation.id))
+    conversation.last_section_id = section.id
+    for message in messages:
+        await _add_message(uow, conversation, message)
+    return conversation
+
+
+async def list_conversations(
+    uow: UnitOfWork, principal: Principal, bot_id: str, *, page_num: int, page_size: int
+) -> Page[Conversation]:
+    await _check_bot(uow, principal, bot_id)
+    return await uow.conversations.for_bot(principal.workspace_id, bot_id, page_num=page_num, page_size=page_size)
+
+
+async def rename_conversation(uow: UnitOfWork, principal: Principal, conversation_id: str, name: str) -> Conversation:
+    principal.require_writer()
+    if len(name) > NAME_LENGTH:
+        raise InvalidParams(f"name: at most {NAME_LENGTH} characters")
+    await get_conversation(uow, principal, conversation_id)
+    conversation = await uow.conversations.update(principal.workspace_id, conversation_id, name=name)
+    assert conversation is not None  # read above in this transaction
+    return conversation
+
+
+async def delete_conversation(uow: UnitOfWork, principal: Principal, conversation_id: str) -> None:
+    """Delete it with its sections, chats and messages (the database cascades)."""
+    principal.require_writer()
+    if not await uow.conversations.delete(principal.workspace_id, conversation_id):
+        raise NotFound(f"conversation {conversation_id} not found")
+
+
+async def clear_conversation(uow: UnitOfWork, principal: Principal, conversation_id: str) -> Section:
+    """Start a new section: later chats no longer see earlier messages as context."""
+    principal.require_writer()
+    conversation = await get_conversation(uow, principal, conversation_id)
+    section = await uow.sections.add(Section(workspace_id=conversation.workspace_id, conversation_id=conversation.id))
+    await uow.conversations.update(conversation.workspace_id, conversation.id, last_section_id=section.id)
+    return section
+
+
+async def create_message(uow: UnitOfWork, principal: Principal, conversation_id: str, message: NewMessage) -> Message:
+    principal.require_writer()
+    conversation = await get_conversation(uow, principal, conversation_id)
+    return await _add_message(uow, conversation, message)
+
+
+async def list_messages(
+    uow: UnitOfWork,
+    principal: Principal,
+    conversation_id: str,
+    *,
+    order: Literal["asc", "desc"],
+    chat_id: str | None,
+    before_id: str | None,
+    after_id: str | None,
+    limit: int,
+) -> MessagePage:
+    await get_conversation(uow, principal, conversation_id)
+    return await uow.messages.window(
+        principal.workspace_id,
+        conversation_id,
+        order=order,
+        chat_id=chat_id,
+        before_id=before_id,
+        after_id=after_id,
+        limit=limit,
+    )
+
+
+async def get_message(uow: UnitOfWork, principal: Principal, conversation_id: str, message_id: str) -> Message:
+    await get_conversation(uow, principal, conversation_id)
+    message = await uow.messages.get(principal.workspace_id, message_id)
+    if message is None or message.conversation_id != conversation_id:
+        raise NotFound(f"message {message_id} not found in conversation {conversation_id}")
+    return message
+
+
+async def update_message(
+    uow: UnitOfWork, principal: Principal, conversation_id: str, message_id: str, fields: dict[str, Any]
+) -> Message:
+    """Change content, content type or meta data; the result is checked as a whole (object_string parts)."""
+    principal.require_writer()
+    message = await get_message(uow, principal, conversation_id, message_id)
+    check_content(fields.get("content_type", message.content_type), fields.get("content", message.content))
+    updated = await uow.messages.update(principal.workspace_id, message.id, **fields)
+    assert updated is not None  # read above in this transaction
+    return updated
+
+
+async def delete_message(uow: UnitOfWork, principal: Principal, conversation_id: str, message_id: str) -> Message:
+    principal.require_writer()
+    message = await get_message(uow, principal, conversation_id, message_id)
+    await uow.messages.delete(principal.workspace_id, message.id)
+    return message
+
+
+async def set_feedback(
+    uow: UnitOfWork,
+    principal: Principal,
+    conversation_id: str,
+    message_id: str,
+    feedback: dict[str, Any] | None,
+) -> None:
+    """Record (or with None, withdraw) the caller's like/unlike of a message."""
+    principal.require_writer()
+    message = await get_message(uow, principal, conversation_id, message_id)
+    if feedback is not None:
+        feedback = {**feedback, "user_id": principal.user_id}
+    await uow.messages.update(principal.workspace_id, message.id, feedback=feedback)

@@ -1,0 +1,122 @@
+"""OpenAI's error shape ``{"error": {"message", "type", "param", "code"}}`` for everything under ``/openai/v1``.
+
+The app-wide handlers render Coze envelopes, which the openai SDK cannot read; a route class that catches
+errors inside its own routes gives this prefix its own shape without touching the rest of the app.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
+
+from plait.models.errors import (
+    AuthenticationError,
+    BadRequestError,
+    ModelConfigError,
+    ProviderError,
+    RateLimitError,
+    UnknownModelError,
+)
+from plait.platform import PlatformError
+
+log = logging.getLogger(__name__)
+
+_PLATFORM_KINDS = {401: ("invalid_request_error", "invalid_api_key"), 403: ("permission_error", "forbidden")}
+
+
+class OpenAIError(Exception):
+    """An error to send as it is: status, message and OpenAI's ``type``/``param``/``code``."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str = "invalid_request_error",
+        param: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.type = type
+        self.param = param
+        self.code = code
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(self.body(), status_code=self.status)
+
+
+def model_not_found(model: str, why: str) -> OpenAIError:
+    return OpenAIError(404, f"The model {model!r} does not exist: {why}", param="model", code="model_not_found")
+
+
+def _validation(exc: RequestValidationError) -> OpenAIError:
+    """OpenAI names one offending parameter; the message lists every problem, each with its field path."""
+    problems: list[str] = []
+    params: list[str] = []
+    for err in exc.errors():
+        if err["type"] == "json_invalid":
+            problems.append(f"invalid JSON body: {err.get('ctx', {}).get('error', err['msg'])}")
+            continue
+        path = ".".join(str(part) for part in err["loc"][1:]) or str(err["loc"][0])
+        params.append(path)
+        problems.append(f"{path}: {err['msg']}")
+    return OpenAIError(400, "; ".join(problems), param=params[0] if params else None)
+
+
+def translate(exc: Exception) -> OpenAIError:
+    """The OpenAI error for any exception a route raises; an unexpected one is logged and still enveloped."""
+    if isinstance(exc, OpenAIError):
+        return exc
+    if isinstance(exc, RequestValidationError):
+        return _validation(exc)
+    if isinstance(exc, PlatformError):
+        kind, code = _PLATFORM_KINDS.get(exc.http_status, ("invalid_request_error", None))
+        return OpenAIError(exc.http_status, exc.msg, type=kind, code=code)
+    if isinstance(exc, UnknownModelError):
+        return OpenAIError(404, str(exc), param="model", code="model_not_found")
+    if isinstance(exc, ModelConfigError):  # raised while calling: an option the provider does not take
+        return OpenAIError(400, str(exc))
+    if isinstance(exc, ProviderError):
+        return _provider(exc)
+    if isinstance(exc, HTTPException):
+        return OpenAIError(exc.status_code, str(exc.detail))
+    log.exception("unexpected error under /openai/v1", exc_info=exc)
+    return OpenAIError(500, "internal server error", type="server_error")
+
+
+def _provider(exc: ProviderError) -> OpenAIError:
+    """The upstream provider failed: the client's request may be fine, so mostly 502/503, not the upstream 4xx."""
+    if isinstance(exc, BadRequestError):
+        return OpenAIError(400, str(exc), code=exc.code)
+    if isinstance(exc, RateLimitError):
+        return OpenAIError(429, str(exc), type="rate_limit_error", code=exc.code or "rate_limit_exceeded")
+    if isinstance(exc, AuthenticationError):
+        return OpenAIError(502, str(exc), type="api_error", code="upstream_authentication_failed")
+    return OpenAIError(503 if exc.retryable else 502, str(exc), type="api_error", code=exc.code)
+
+
+class OpenAIRoute(APIRoute):
+    """Routes whose failures (auth, validation, model, provider) come out in OpenAI's error shape."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Exception as exc:
+                return translate(exc).response()
+
+        return guarded

@@ -1,0 +1,218 @@
+"""``/openai/v1``: models, chat completions (plain and SSE) and embeddings, for the official openai SDKs.
+
+Plain provider models only (``scripted/echo``, ``openai/gpt-4o``...); agents as models (``bot:<id>``) come later.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+import time
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from plait.components import ChatModel
+from plait.embeddings.hashing import HashingEmbedder
+from plait.embeddings.local import MODEL_ID as LOCAL_EMBEDDING
+from plait.embeddings.local import LocalEmbedder
+from plait.models.errors import ModelConfigError, UnknownModelError
+from plait.models.registry import default_registry
+from plait.schema import Message, ToolCall, Usage
+from plait.server.deps import Caller
+from plait.server.openai.errors import OpenAIError, OpenAIRoute, model_not_found, translate
+from plait.server.openai.schemas import ChatCompletionRequest, EmbeddingRequest
+
+openai_router = APIRouter(prefix="/openai/v1", route_class=OpenAIRoute, tags=["openai"])
+
+_STARTED = int(time.time())
+EMBEDDING_MODELS = ("hashing", LOCAL_EMBEDDING)
+_local_embedder: LocalEmbedder | None = None
+
+
+@openai_router.get("/models")
+async def list_models(_caller: Caller) -> dict[str, Any]:
+    ids = [*default_registry().known_models(), *EMBEDDING_MODELS]
+    data = [{"id": i, "object": "model", "created": _STARTED, "owned_by": i.partition("/")[0]} for i in ids]
+    return {"object": "list", "data": data}
+
+
+@openai_router.post("/chat/completions", response_model=None)
+async def chat_completions(body: ChatCompletionRequest, _caller: Caller) -> dict[str, Any] | StreamingResponse:
+    model = _chat_model(body)
+    messages = body.plait_messages()
+    completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+    if not body.stream:
+        reply = await model.generate(messages, **body.options())
+        return _completion(completion_id, created, body.model, reply)
+    chunks = model.stream(messages, **body.options())
+    try:  # the first chunk before answering, so a failing call is an error response, not a broken stream
+        first = await anext(chunks)
+    except StopAsyncIteration:
+        first = Message(role="assistant")
+    except BaseException:
+        await _close(chunks)
+        raise
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+    events = _sse(chunks, first, _Frame(completion_id, created, body.model), include_usage=include_usage)
+    return StreamingResponse(events, media_type="text/event-stream", headers={"cache-control": "no-cache"})
+
+
+@openai_router.post("/embeddings")
+async def embeddings(body: EmbeddingRequest, _caller: Caller) -> dict[str, Any]:
+    texts = body.texts()
+    embedder: HashingEmbedder | LocalEmbedder
+    if body.model == "hashing":
+        embedder = HashingEmbedder(body.dimensions or 384)
+    elif body.model == LOCAL_EMBEDDING:
+        if body.dimensions not in (None, LocalEmbedder.dimension):
+            raise OpenAIError(400, f"{LOCAL_EMBEDDING} makes {LocalEmbedder.dimension} dimensions", param="dimensions")
+        embedder = _local()
+    else:
+        raise model_not_found(body.model, f"embedding models are {', '.join(EMBEDDING_MODELS)}")
+    vectors = await embedder.embed(texts)
+    data = [
+        {"object": "embedding", "index": i, "embedding": _encode(v, body.encoding_format)}
+        for i, v in enumerate(vectors)
+    ]
+    tokens = sum(len(text.split()) for text in texts)
+    return {
+        "object": "list",
+        "data": data,
+        "model": body.model,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
+
+
+@openai_router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+async def no_route(path: str) -> None:
+    """Unknown paths under this prefix answer in OpenAI's shape too (registered last: it matches anything)."""
+    raise OpenAIError(404, f"no route /openai/v1/{path}", code="not_found")
+
+
+def _chat_model(body: ChatCompletionRequest) -> ChatModel:
+    if body.model.startswith("bot:"):
+        raise model_not_found(body.model, "agent chat is not available on /openai/v1 yet; use a provider model")
+    try:
+        model = default_registry().get(body.model)
+    except UnknownModelError as exc:
+        raise model_not_found(body.model, str(exc)) from exc
+    except ModelConfigError as exc:  # a missing key or URL is the server's configuration, not the request
+        raise OpenAIError(503, str(exc), type="api_error", code="model_not_configured") from exc
+    tools = body.tool_specs()
+    return model.with_tools(tools, tool_choice=body.tool_choice_name()) if tools else model
+
+
+def _local() -> LocalEmbedder:
+    """One embedder per process: it loads the model once, on its own worker thread."""
+    global _local_embedder
+    if _local_embedder is None:
+        _local_embedder = LocalEmbedder()
+    return _local_embedder
+
+
+def _encode(vector: list[float], encoding: str) -> list[float] | str:
+    if encoding == "float":
+        return vector
+    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+
+
+def _usage(usage: Usage | None) -> dict[str, Any] | None:
+    if usage is None:
+        return None
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens or usage.prompt_tokens + usage.completion_tokens,
+        "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
+        "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
+    }
+
+
+def _calls(calls: list[ToolCall]) -> list[dict[str, Any]]:
+    return [{"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}} for c in calls]
+
+
+def _completion(completion_id: str, created: int, model: str, reply: Message) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": reply.text or (None if reply.tool_calls else "")}
+    if reply.tool_calls:
+        message["tool_calls"] = _calls(reply.tool_calls)
+    if reply.reasoning:
+        message["reasoning_content"] = reply.reasoning
+    finish = reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
+    return {
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+        "usage": _usage(reply.usage),
+    }
+
+
+class _Frame:
+    """What every chunk of one completion repeats: id, created, model."""
+
+    def __init__(self, completion_id: str, created: int, model: str) -> None:
+        self.base = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model}
+
+    def chunk(self, delta: dict[str, Any], finish: str | None = None) -> str:
+        return self.event({**self.base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+
+    @staticmethod
+    def event(data: dict[str, Any]) -> str:
+        return f"data: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"
+
+
+def _delta(chunk: Message) -> dict[str, Any]:
+    delta: dict[str, Any] = {}
+    if chunk.text:
+        delta["content"] = chunk.text
+    if chunk.reasoning:
+        delta["reasoning_content"] = chunk.reasoning
+    if chunk.tool_calls:
+        delta["tool_calls"] = [
+            {
+                "index": c.index if c.index is not None else i,
+                **({"id": c.id, "type": "function"} if c.id else {}),
+                "function": {**({"name": c.name} if c.name else {}), "arguments": c.arguments},
+            }
+            for i, c in enumerate(chunk.tool_calls)
+        ]
+    return delta
+
+
+async def _sse(
+    chunks: AsyncIterator[Message], first: Message, frame: _Frame, *, include_usage: bool
+) -> AsyncGenerator[str, None]:
+    """Chunks as OpenAI SSE; the model stream is closed however this ends, a client disconnect included."""
+    finish: str | None = None
+    usage: Usage | None = None
+    saw_calls = False
+    try:
+        yield frame.chunk({"role": "assistant", "content": ""})
+        chunk: Message | None = first
+        while chunk is not None:
+            finish, usage = chunk.finish_reason or finish, chunk.usage or usage
+            saw_calls = saw_calls or bool(chunk.tool_calls)
+            if delta := _delta(chunk):
+                yield frame.chunk(delta)
+            chunk = await anext(chunks, None)
+        yield frame.chunk({}, finish or ("tool_calls" if saw_calls else "stop"))
+        if include_usage:
+            yield frame.event({**frame.base, "choices": [], "usage": _usage(usage or Usage())})
+    except Exception as exc:  # headers are sent: the error becomes an event the SDK raises as APIError
+        yield frame.event(translate(exc).body())
+    finally:
+        await _close(chunks)
+    yield "data: [DONE]\n\n"
+
+
+async def _close(chunks: AsyncIterator[Message]) -> None:
+    close = getattr(chunks, "aclose", None)
+    if close is not None:
+        await close()

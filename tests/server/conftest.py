@@ -21,6 +21,7 @@ from plait.settings import Settings
 
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 MAX_BODY = 64 * 1024
+MAX_UPLOAD = 200 * 1024  # above MAX_BODY: uploads have their own limit
 
 
 async def _admin(statement: str) -> None:
@@ -47,7 +48,10 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         asyncio.run(_admin(f'CREATE DATABASE "{database}"'))
         env["PLAIT_DATABASE_URL"] = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{database}"
     settings = Settings.load(
-        data_dir=Path(env["PLAIT_DATA_DIR"]), database_url=env["PLAIT_DATABASE_URL"], max_body_bytes=MAX_BODY
+        data_dir=Path(env["PLAIT_DATA_DIR"]),
+        database_url=env["PLAIT_DATABASE_URL"],
+        max_body_bytes=MAX_BODY,
+        max_upload_bytes=MAX_UPLOAD,
     )
     port = _free_port()
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None, lifespan="on")

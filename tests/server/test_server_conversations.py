@@ -93,10 +93,12 @@ def test_messages(coze: Coze) -> None:
     newest = coze.conversations.messages.list(conversation_id=cid, limit=2)
     assert [m.content for m in newest.items] == ["m4", "m3"] and newest.has_more
     assert (newest.first_id, newest.last_id) == (ids[4], ids[3])
-    older = coze.conversations.messages.list(conversation_id=cid, before_id=ids[3], limit=2)
+    older = coze.conversations.messages.list(conversation_id=cid, after_id=ids[3], limit=2)
     assert [m.content for m in older.items] == ["m2", "m1"] and older.has_more
-    oldest = coze.conversations.messages.list(conversation_id=cid, before_id=ids[1], limit=2)
+    oldest = coze.conversations.messages.list(conversation_id=cid, after_id=ids[1], limit=2)
     assert [m.content for m in oldest.items] == ["m0"] and not oldest.has_more
+    newer_desc = coze.conversations.messages.list(conversation_id=cid, before_id=ids[1], limit=2)
+    assert [m.content for m in newer_desc.items] == ["m3", "m2"] and newer_desc.has_more
     newer = coze.conversations.messages.list(conversation_id=cid, order="asc", after_id=ids[1], limit=2)
     assert [m.content for m in newer.items] == ["m2", "m3"] and newer.has_more
     assert [m.content for m in coze.conversations.messages.list(conversation_id=cid, order="asc", limit=2)] == texts
@@ -123,6 +125,21 @@ def test_messages(coze: Coze) -> None:
     assert _code(lambda: coze.conversations.messages.retrieve(conversation_id=cid, message_id=ids[1])) == 4200
     other = coze.conversations.create().id
     assert _code(lambda: coze.conversations.messages.retrieve(conversation_id=other, message_id=ids[0])) == 4200
+
+
+def test_message_list_iterates_every_page_once(coze: Coze) -> None:
+    """cozepy's paginator asks for each next page with after_id=last_id, in either order."""
+    cid = coze.conversations.create().id
+    texts = [f"p{i}" for i in range(5)]
+    for text in texts:
+        coze.conversations.messages.create(
+            conversation_id=cid, role=MessageRole.USER, content=text, content_type=MessageContentType.TEXT
+        )
+    desc = coze.conversations.messages.list(conversation_id=cid, order="desc", limit=2)
+    assert [m.content for m in desc] == texts[::-1]
+    asc = coze.conversations.messages.list(conversation_id=cid, order="asc", limit=2)
+    assert [m.content for m in asc] == texts
+    assert len(list(desc.iter_pages())) == 3
 
 
 def test_feedback(coze: Coze) -> None:

@@ -153,9 +153,11 @@ async def test_message_cursor_pages(sessions: Sessions) -> None:
     async with UnitOfWork(sessions) as uow:
         all_ids = [m.id for m in (await uow.messages.window(seed.a, conversation, order="asc", limit=50)).items]
         newest = await uow.messages.window(seed.a, conversation, limit=3)
-        older = await uow.messages.window(seed.a, conversation, before_id=newest.last_id, limit=3)
-        rest = await uow.messages.window(seed.a, conversation, before_id=older.last_id, limit=3)
+        older = await uow.messages.window(seed.a, conversation, after_id=newest.last_id, limit=3)
+        rest = await uow.messages.window(seed.a, conversation, after_id=older.last_id, limit=3)
         after = await uow.messages.window(seed.a, conversation, order="asc", after_id=all_ids[1], limit=2)
+        before_desc = await uow.messages.window(seed.a, conversation, before_id=all_ids[3], limit=2)
+        before_asc = await uow.messages.window(seed.a, conversation, order="asc", before_id=all_ids[3], limit=2)
         by_chat = await uow.messages.window(seed.a, conversation, chat_id=seed.rows["chats"])
     assert len(all_ids) == 7
     assert all_ids == sorted(all_ids)
@@ -164,6 +166,8 @@ async def test_message_cursor_pages(sessions: Sessions) -> None:
     assert [m.id for m in older.items] == all_ids[::-1][3:6]
     assert ([m.id for m in rest.items], rest.has_more) == ([all_ids[0]], False)
     assert ([m.id for m in after.items], after.has_more) == (all_ids[2:4], True)
+    assert ([m.id for m in before_desc.items], before_desc.has_more) == (all_ids[5:3:-1], True)
+    assert ([m.id for m in before_asc.items], before_asc.has_more) == (all_ids[1:3], True)
     assert [m.id for m in by_chat.items] == [seed.rows["messages"]]
 
 

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from plait.platform import bootstrap
 from plait.server import envelope
+from plait.server.coze import files
 from plait.server.coze import router as coze_router
 from plait.server.middleware import BodyLimitMiddleware, LogIdMiddleware
 from plait.server.openai import openai_router
@@ -42,7 +43,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="Plait", lifespan=lifespan, openapi_url=None)
     envelope.install(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, exempt={files.UPLOAD_PATH})
     app.add_middleware(LogIdMiddleware)  # added last: outermost, so even a 413 carries a log id
 
     @app.get("/health")

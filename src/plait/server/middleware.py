@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Collection
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -50,14 +51,16 @@ class BodyLimitMiddleware:
     """Rejects bodies over ``max_bytes`` with 413 / 4001 before the app parses them.
 
     A declared Content-Length is checked up front (the server enforces it); a chunked body is read up to the
-    limit and replayed, so the app never sees a partial body."""
+    limit and replayed, so the app never sees a partial body. ``exempt`` paths (uploads) stream their bodies
+    under their own, larger limit, which buffering here would defeat."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, exempt: Collection[str] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.exempt = frozenset(exempt)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] in self.exempt:
             await self.app(scope, receive, send)
             return
         length = dict(scope["headers"]).get(b"content-length")

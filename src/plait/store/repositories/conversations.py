@@ -47,20 +47,23 @@ class MessageRepository(ScopedRepository[Message]):
         after_id: str | None = None,
         limit: int = 50,
     ) -> MessagePage:
-        """Up to ``limit`` messages next to a cursor: older than ``before_id`` or newer than ``after_id``.
+        """Up to ``limit`` messages next to a cursor, which is positional in the list's own ``order``:
+        ``after_id`` means "later in this list" (older when desc, newer when asc), ``before_id`` the reverse.
 
-        Ids are time-ordered, so id order is creation order; the page is read walking away from the cursor and
-        then put in the requested ``order``.
+        That is what cozepy's paginator relies on: it asks for the next page with ``after_id=last_id`` in both
+        orders. Ids are time-ordered, so id order is creation order; the page is read walking away from the
+        cursor and then put in the requested ``order``.
         """
         query = self._scoped(workspace_id, Message.conversation_id == conversation_id)
         if chat_id is not None:
             query = query.where(Message.chat_id == chat_id)
+        asc = order == "asc"
         if after_id is not None:
-            query, walk_up = query.where(Message.id > after_id), True
+            query, walk_up = query.where(Message.id > after_id if asc else Message.id < after_id), asc
         elif before_id is not None:
-            query, walk_up = query.where(Message.id < before_id), False
+            query, walk_up = query.where(Message.id < before_id if asc else Message.id > before_id), not asc
         else:
-            walk_up = order == "asc"
+            walk_up = asc
         query = query.order_by(Message.id if walk_up else Message.id.desc()).limit(limit + 1)
         rows = list((await self.session.execute(query)).scalars())
         has_more = len(rows) > limit

@@ -1,0 +1,39 @@
+"""Coze file endpoints: upload (streamed to disk under the upload size limit) and retrieve."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from plait.platform import files
+from plait.server.deps import Caller, Uow
+from plait.server.envelope import ok
+from plait.server.uploads import read_file_part
+from plait.settings import Settings
+from plait.store.models import File
+
+router = APIRouter()
+UPLOAD_PATH = "/v1/files/upload"
+
+
+def render_file(file: File) -> dict[str, Any]:
+    return {"id": file.id, "bytes": file.bytes, "created_at": file.created_at, "file_name": file.name}
+
+
+@router.post(UPLOAD_PATH)
+async def upload_file(request: Request, uow: Uow, caller: Caller) -> dict[str, Any]:
+    """The body is read here, not by FastAPI, so the size limit holds while it streams."""
+    settings: Settings = request.app.state.settings
+    sink = files.open_upload(caller, settings.data_dir, settings.max_upload_bytes)
+    try:
+        part = await read_file_part(request, "file", sink.write, settings.max_upload_bytes)
+        file = await files.finish_upload(uow, caller, sink, name=part.file_name, content_type=part.content_type)
+    finally:
+        sink.discard()
+    return ok(render_file(file))
+
+
+@router.get("/v1/files/retrieve")
+async def retrieve_file(file_id: str, uow: Uow, caller: Caller) -> dict[str, Any]:
+    return ok(render_file(await files.get_file(uow, caller, file_id)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -74,8 +75,6 @@ class CompiledGraph(Runnable[I, O]):
 
     def invoke(self, input: I, /, *, run_id: str | None = None, callbacks: Handlers = None) -> O:
         _require_no_loop("invoke", "ainvoke")
-        import asyncio
-
         return asyncio.run(self.ainvoke(input, run_id=run_id, callbacks=callbacks))
 
     def stream(self, input: I, /, *, run_id: str | None = None, callbacks: Handlers = None) -> Iterator[O]:
@@ -99,8 +98,6 @@ class CompiledGraph(Runnable[I, O]):
 
     def resume(self, run_id: str, data: Any = None, *, callbacks: Handlers = None) -> O:
         _require_no_loop("resume", "aresume")
-        import asyncio
-
         return asyncio.run(self.aresume(run_id, data, callbacks=callbacks))
 
     def astream_resume(self, run_id: str, data: Any = None, *, callbacks: Handlers = None) -> StreamReader[O]:

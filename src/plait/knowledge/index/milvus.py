@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from plait.knowledge.errors import IndexStoreError
 from plait.knowledge.index.filters import Condition, Scalar, parse_filters
-from plait.knowledge.index.vectors import Vector, Vectors, make_batch, query_vector
+from plait.knowledge.index.vectors import Vector, Vectors, check_dimension, make_batch, query_vector
 from plait.schema import Document
 
 if TYPE_CHECKING:
@@ -57,8 +57,7 @@ class MilvusStore:
     def __init__(self, uri: str, collection: str, dimension: int, *, token: str = "") -> None:
         if not NAME.fullmatch(collection):
             raise ValueError(f"collection name {collection!r} must be letters, digits and _, not starting with a digit")
-        if dimension <= 0:
-            raise ValueError(f"dimension must be positive, got {dimension}")
+        check_dimension(dimension)
         self.uri, self.collection, self.dimension, self._token = uri, collection, dimension, token
         self._client: MilvusClient | None = None
         self._opening = asyncio.Lock()

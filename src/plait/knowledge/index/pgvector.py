@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from plait.knowledge.errors import IndexStoreError
 from plait.knowledge.index.filters import Condition, parse_filters
-from plait.knowledge.index.vectors import Vector, Vectors, make_batch, query_vector
+from plait.knowledge.index.vectors import Vector, Vectors, check_dimension, make_batch, query_vector
 from plait.schema import Document
 
 if TYPE_CHECKING:
@@ -42,8 +42,7 @@ class PgVectorStore:
     def __init__(self, dsn: str, table: str, dimension: int, *, hnsw: bool = False, pool_size: int = 4) -> None:
         if not IDENTIFIER.fullmatch(table):
             raise ValueError(f"table name {table!r} must be a plain SQL identifier (letters, digits, _)")
-        if dimension <= 0:
-            raise ValueError(f"dimension must be positive, got {dimension}")
+        check_dimension(dimension)
         self.dsn, self.table, self.dimension, self.hnsw, self.pool_size = dsn, table, dimension, hnsw, pool_size
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()

@@ -68,6 +68,11 @@ class Batch:
     metadata: list[dict[str, Any]]
 
 
+def check_dimension(dimension: int) -> None:
+    if dimension <= 0:
+        raise ValueError(f"dimension must be positive, got {dimension}")
+
+
 def unit_rows(vectors: Vectors | Vector, dimension: int, what: str) -> Matrix:
     """``vectors`` as unit-length float32 rows; IndexStoreError for a wrong dimension, zero or non-finite vector."""
     try:
@@ -121,8 +126,7 @@ class ExactVectorStore:
     """
 
     def __init__(self, path: str | Path | None = None, *, dimension: int) -> None:
-        if dimension <= 0:
-            raise ValueError(f"dimension must be positive, got {dimension}")
+        check_dimension(dimension)
         self.dimension = dimension
         self.path = Path(path) if path is not None else None
         self._matrix: Matrix = np.empty((0, dimension), dtype=np.float32)  # rows past len(self._ids) are spare

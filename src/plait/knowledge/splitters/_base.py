@@ -17,6 +17,11 @@ Length = Callable[[str], int]
 DOCUMENT_ONLY = frozenset({"headings"})
 
 
+def check_sizes(chunk_size: int, chunk_overlap: int) -> None:
+    if chunk_size < 1 or not 0 <= chunk_overlap < chunk_size:
+        raise ValueError(f"need chunk_size >= 1 and 0 <= chunk_overlap < chunk_size, got {chunk_size}, {chunk_overlap}")
+
+
 def parent_key(document: Document) -> str:
     """The document's id; one without an id is named by a hash of its content, so chunk ids stay stable."""
     return document.id or "doc-" + hashlib.sha256(document.content.encode()).hexdigest()[:16]

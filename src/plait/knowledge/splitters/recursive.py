@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from plait.knowledge.splitters._base import BaseSplitter, Length
+from plait.knowledge.splitters._base import BaseSplitter, Length, check_sizes
 from plait.models.tokens import count_text_tokens
 from plait.schema import Document
 
@@ -179,10 +179,7 @@ class RecursiveSplitter(BaseSplitter):
         remove_urls_emails: bool = False,
     ) -> None:
         super().__init__(collapse_spaces=collapse_spaces, remove_urls_emails=remove_urls_emails)
-        if chunk_size < 1 or not 0 <= chunk_overlap < chunk_size:
-            raise ValueError(
-                f"need chunk_size >= 1 and 0 <= chunk_overlap < chunk_size, got {chunk_size}, {chunk_overlap}"
-            )
+        check_sizes(chunk_size, chunk_overlap)
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
         self.length = length

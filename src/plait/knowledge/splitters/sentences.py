@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from plait.knowledge.splitters._base import BaseSplitter, Length
+from plait.knowledge.splitters._base import BaseSplitter, Length, check_sizes
 from plait.knowledge.splitters.recursive import DEFAULT_SEPARATORS, Piece, pack, split_units
 from plait.models.tokens import count_text_tokens
 from plait.schema import Document
@@ -92,10 +92,7 @@ class SentenceSplitter(BaseSplitter):
         remove_urls_emails: bool = False,
     ) -> None:
         super().__init__(collapse_spaces=collapse_spaces, remove_urls_emails=remove_urls_emails)
-        if chunk_size < 1 or not 0 <= chunk_overlap < chunk_size:
-            raise ValueError(
-                f"need chunk_size >= 1 and 0 <= chunk_overlap < chunk_size, got {chunk_size}, {chunk_overlap}"
-            )
+        check_sizes(chunk_size, chunk_overlap)
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
         self.length = length

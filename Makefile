@@ -33,9 +33,9 @@ $(LLAMA_WHEEL_STAMP):
 		--no-binary llama-cpp-python "llama-cpp-python==$(LLAMA_CPP_VERSION)" -w $(WHEELS)
 	touch $(LLAMA_WHEEL_STAMP)
 
-# Until the platform server lands, `make run` opens the offline chat REPL on the embedded local model.
+# The platform server with the embedded defaults: SQLite and the local model in ~/.plait, on 127.0.0.1:8000.
 run: setup
-	$(BIN)/plait chat --model local/gemma3-270m
+	$(BIN)/plait serve
 
 test: setup
 	$(BIN)/python -m pytest; status=$$?; [ $$status -ne 5 ] || echo "pytest collected no tests"; exit $$status

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -17,6 +18,7 @@ import typer
 from plait.platform import PlatformError, access
 from plait.settings import Settings, SettingsError
 from plait.store import UnitOfWork, create_engine, session_factory, upgrade
+from plait.store.models import ApiKey
 
 T = TypeVar("T")
 
@@ -27,6 +29,23 @@ server_app.add_typer(keys_app, name="keys")
 server_app.add_typer(db_app, name="db")
 
 DataDir = typer.Option(None, "--data-dir", help="Where the database and secret key live (PLAIT_DATA_DIR).")
+
+
+def _check_scopes(scopes: list[str]) -> list[str]:
+    """Unknown scopes are a usage error (exit 2), found before the database is opened."""
+    try:
+        return access.check_scopes(scopes)
+    except PlatformError as exc:
+        raise typer.BadParameter(exc.msg) from None
+
+
+Scopes = typer.Option(
+    [],
+    "--scope",
+    metavar="SCOPE",
+    callback=_check_scopes,
+    help=f"Limit the key to an API area; repeat for several (default: all). One of: {', '.join(access.SCOPES)}.",
+)
 
 
 def _settings(data_dir: Path | None = None) -> Settings:
@@ -86,6 +105,14 @@ def serve(
     )
 
 
+def _describe(key: ApiKey) -> str:
+    used = datetime.fromtimestamp(key.last_used_at, UTC).strftime("%Y-%m-%d %H:%M UTC") if key.last_used_at else "never"
+    return (
+        f"{key.id}  {key.prefix}…  {key.name}  {'revoked' if key.revoked_at else 'active'}"
+        f"  scopes: {','.join(key.scopes) or 'all'}  last used: {used}"
+    )
+
+
 @keys_app.command("create")
 def create_key(
     workspace: str | None = typer.Option(
@@ -94,6 +121,7 @@ def create_key(
     name: str = typer.Option("default", help="A label for the key."),
     user: str = typer.Option(access.ADMIN_NAME, help="The user the key acts as; created if new."),
     role: str = typer.Option("member", help="The role of a new user in the workspace (viewer: read only)."),
+    scope: list[str] = Scopes,
     data_dir: Path | None = DataDir,
 ) -> None:
     """Create an API key; the token is printed once, as the last line."""
@@ -102,7 +130,7 @@ def create_key(
         admin = await access.bootstrap(uow)
         target = await access.find_or_create_workspace(uow, admin, workspace)
         member = admin if user == admin.name else await access.find_or_add_member(uow, target, user, role)
-        return await access.create_key(uow, workspace_id=target.id, user_id=member.id, name=name)
+        return await access.create_key(uow, workspace_id=target.id, user_id=member.id, name=name, scopes=scope)
 
     new = _run(_settings(data_dir), work)
     typer.echo(f"key {new.key.id} for workspace {new.key.workspace_id}; keep the token, it is not shown again:")
@@ -117,10 +145,7 @@ def list_keys(
 
     async def work(uow: UnitOfWork) -> list[str]:
         target = await access.find_or_create_workspace(uow, await access.bootstrap(uow), workspace)
-        return [
-            f"{key.id}  {key.prefix}…  {key.name}  {'revoked' if key.revoked_at else 'active'}"
-            for key in await access.list_keys(uow, target.id)
-        ]
+        return [_describe(key) for key in await access.list_keys(uow, target.id)]
 
     for line in _run(_settings(data_dir), work):
         typer.echo(line)

@@ -77,10 +77,16 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1)
     secret_key: SecretStr | None = None  # None: generated once into <data_dir>/secret.key
-    cors_origins: Annotated[list[str], NoDecode] = []
+    cors_origins: Annotated[list[str], NoDecode] = []  # browser origins allowed to call the API; empty: CORS off
+    secure_headers: bool = True  # nosniff, frame DENY, no-referrer, no-store on every response
+    behind_https: bool = False  # clients reach the server over HTTPS (directly or via a proxy): also send HSTS
     max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_upload_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
+    default_model: str = "local/gemma3-270m"  # the model of the assistant a first start creates
+    chat_wait_seconds: float = Field(default=30.0, ge=0)  # a non-streamed chat answers when done or after this
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # The embedder of new datasets (each keeps the one it was created with). "hashing" needs no model: tests.
+    embedder: Literal["local/all-minilm-l6-v2", "hashing"] = "local/all-minilm-l6-v2"
 
     @classmethod
     def settings_customise_sources(

@@ -14,6 +14,7 @@ from pathlib import Path
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 import uvicorn
+from cozepy import Coze
 from server_harness import Running, run_cli
 
 from plait.server import create_app
@@ -51,6 +52,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         data_dir=Path(env["PLAIT_DATA_DIR"]),
         database_url=env["PLAIT_DATABASE_URL"],
         max_body_bytes=MAX_BODY,
+        embedder="hashing",  # datasets embed with no model, instantly
         max_upload_bytes=MAX_UPLOAD,
     )
     port = _free_port()
@@ -75,3 +77,19 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         thread.join(timeout=30)
         if database:
             asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="module")
+def token(server: Running) -> str:
+    """An admin key of the default workspace."""
+    return server.make_key()
+
+
+@pytest.fixture(scope="module")
+def coze(server: Running, token: str) -> Coze:
+    return server.coze(token)
+
+
+@pytest.fixture(scope="module")
+def space_id(coze: Coze) -> str:
+    return coze.workspaces.list().items[0].id

@@ -17,16 +17,6 @@ from cozepy.bots import (
 from server_harness import Running
 
 
-@pytest.fixture(scope="module")
-def coze(server: Running) -> Coze:
-    return server.coze(server.make_key())
-
-
-@pytest.fixture(scope="module")
-def space_id(coze: Coze) -> str:
-    return coze.workspaces.list().items[0].id
-
-
 def test_me_and_workspaces(coze: Coze) -> None:
     me = coze.users.me()
     assert me.user_name == "admin" and me.user_id.isdigit()

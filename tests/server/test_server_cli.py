@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -39,3 +40,24 @@ def test_serve_rejects_bad_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     env = {"PLAIT_DATA_DIR": str(tmp_path), "PLAIT_DATABASE_URL": "mysql://x/y"}
     result = CliRunner().invoke(cli, ["serve", "--port", "8123"], env=env)
     assert result.exit_code == 2 and "database_url" in result.output
+
+
+def test_keys_create_with_scopes_and_list_shows_them(server: Running) -> None:
+    output = run_cli(server.env, "keys", "create", "--name", "bots-only", "--scope", "bots", "--scope", "chat")
+    token = output.strip().splitlines()[-1]
+    run_cli(server.env, "keys", "create", "--name", "everything")
+    listing = run_cli(server.env, "keys", "list")
+    assert re.search(r"bots-only  active  scopes: bots,chat  last used: never", listing)
+    assert re.search(r"everything  active  scopes: all  last used: never", listing)
+    response = httpx.get(f"{server.base_url}/v1/users/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 403 and "'workspaces' scope" in response.json()["msg"]
+    used = re.search(r"bots-only  active  scopes: bots,chat  last used: (.+)", run_cli(server.env, "keys", "list"))
+    assert used and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", used[1])
+
+
+def test_keys_create_rejects_an_unknown_scope_before_opening_the_database(tmp_path: Path) -> None:
+    env = {"PLAIT_DATA_DIR": str(tmp_path), "PLAIT_DATABASE_URL": ""}
+    result = CliRunner().invoke(cli, ["keys", "create", "--scope", "bots", "--scope", "admin"], env=env)
+    assert result.exit_code == 2
+    assert "unknown scope 'admin'" in result.output and "workspaces" in result.output
+    assert not (tmp_path / "plait.db").exists()

@@ -13,16 +13,6 @@ from server_harness import Running
 
 
 @pytest.fixture(scope="module")
-def token(server: Running) -> str:
-    return server.make_key()
-
-
-@pytest.fixture(scope="module")
-def coze(server: Running, token: str) -> Coze:
-    return server.coze(token)
-
-
-@pytest.fixture(scope="module")
 def bot_id(coze: Coze) -> str:
     space_id = coze.workspaces.list().items[0].id
     return coze.bots.create(space_id=space_id, name="Talker").bot_id

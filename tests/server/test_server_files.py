@@ -13,16 +13,6 @@ from cozepy import Coze, CozeAPIError, File
 from server_harness import Running
 
 
-@pytest.fixture(scope="module")
-def token(server: Running) -> str:
-    return server.make_key()
-
-
-@pytest.fixture(scope="module")
-def coze(server: Running, token: str) -> Coze:
-    return server.coze(token)
-
-
 @pytest.fixture
 def http(server: Running, token: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}) as client:

@@ -135,7 +135,7 @@ def test_unknown_model_and_bot(client: openai.OpenAI) -> None:
     with pytest.raises(openai.NotFoundError) as caught:
         client.chat.completions.create(model="nope/nothing", messages=[{"role": "user", "content": "x"}])
     assert caught.value.code == "model_not_found" and caught.value.param == "model"
-    with pytest.raises(openai.NotFoundError, match="agent chat is not available") as bot:
+    with pytest.raises(openai.NotFoundError, match="bot 123 not found") as bot:
         client.chat.completions.create(model="bot:123", messages=[{"role": "user", "content": "x"}], stream=True)
     assert bot.value.code == "model_not_found"
     with pytest.raises(openai.NotFoundError):

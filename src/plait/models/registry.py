@@ -67,7 +67,7 @@ BUILTIN_PROVIDERS: tuple[ProviderConfig, ...] = (
         models=("gemini-2.5-flash", "gemini-2.5-pro"),
     ),
     ProviderConfig(name="local", kind="local", max_concurrency=1, models=("gemma3-270m",)),
-    ProviderConfig(name="scripted", kind="scripted", models=("echo",)),
+    ProviderConfig(name="scripted", kind="scripted", models=("echo", "tools", "prompt")),
 )
 
 
@@ -224,9 +224,16 @@ def _local(config: ProviderConfig, name: str, model_id: str, options: dict[str, 
 def _scripted(config: ProviderConfig, name: str, model_id: str, options: dict[str, Any], key: str | None) -> ChatModel:
     from plait.models.scripted import ScriptedChatModel
 
-    if name != "echo":
-        raise UnknownModelError(model_id, "the scripted provider serves scripted/echo; build other scripts in code")
-    return ScriptedChatModel.echo()
+    timing = {option: options[option] for option in ("token_delay", "first_token_delay") if option in options}
+    if name == "echo":
+        return ScriptedChatModel.echo(**timing)
+    if name == "tools":
+        return ScriptedChatModel.tool_runner(**timing)
+    if name == "prompt":
+        return ScriptedChatModel.prompt_echo(**timing)
+    raise UnknownModelError(
+        model_id, "the scripted provider serves scripted/echo, tools and prompt; build other scripts in code"
+    )
 
 
 _BUILDERS: dict[ProviderKind, Builder] = {

@@ -2,7 +2,10 @@
 
 Part of the product, not a test helper: tests, demos and benchmarks use it to run agents, graphs and the
 server without a real model. ``ScriptedChatModel.echo()`` (model id ``scripted/echo``) answers with the
-last user message, verbatim.
+last user message, verbatim; ``ScriptedChatModel.tool_runner()`` (``scripted/tools``) also calls tools when the
+user asks in the form ``call <tool> {json arguments}``, and answers with the tools' outputs once they return;
+``ScriptedChatModel.prompt_echo()`` (``scripted/prompt``) answers with the whole prompt it was sent, one
+``role: text`` paragraph per message, to see what a bot sends its model.
 """
 
 from __future__ import annotations
@@ -68,6 +71,16 @@ class ScriptedChatModel(ToolBinding):
     def echo(cls, **options: Any) -> ScriptedChatModel:
         """``scripted/echo``: replies with the text of the last user message."""
         return cls([_echo], model_id="scripted/echo", loop=True, **options)
+
+    @classmethod
+    def tool_runner(cls, **options: Any) -> ScriptedChatModel:
+        """``scripted/tools``: echo, except ``call <tool> {args}`` calls the tool and tool outputs are answered."""
+        return cls([_call_or_echo], model_id="scripted/tools", loop=True, **options)
+
+    @classmethod
+    def prompt_echo(cls, **options: Any) -> ScriptedChatModel:
+        """``scripted/prompt``: answers with the prompt, ``role: text`` per message."""
+        return cls([_prompt], model_id="scripted/prompt", loop=True, **options)
 
     @staticmethod
     def tool_call(name: str, arguments: dict[str, Any] | str, *, call_id: str | None = None) -> Message:
@@ -140,6 +153,29 @@ def _echo(messages: Sequence[Message]) -> str:
         if message.role == "user":
             return message.text
     return ""
+
+
+def _prompt(messages: Sequence[Message]) -> str:
+    return "\n\n".join(f"{message.role}: {message.text}" for message in messages)
+
+
+_CALL = re.compile(r"\s*call\s+([A-Za-z_][\w.-]*)\s*(\{.*\})?\s*\Z", re.DOTALL)
+
+
+def _call_or_echo(messages: Sequence[Message]) -> str | Message:
+    """A turn ending in tool outputs is answered with them; ``call name {args}`` calls; anything else echoes."""
+    outputs = []
+    for message in reversed(messages):
+        if message.role != "tool":
+            break
+        outputs.append(message.text)
+    if outputs:
+        return "\n".join(reversed(outputs))
+    text = _echo(messages)
+    match = _CALL.match(text) if messages and messages[-1].role == "user" else None
+    if match is None:
+        return text
+    return ScriptedChatModel.tool_call(match[1], match[2] or "{}")
 
 
 def _pieces(arguments: str, size: int = 8) -> list[str]:

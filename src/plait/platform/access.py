@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from plait.platform.errors import Forbidden, NotFound, Unauthorized
+from plait.platform.errors import Forbidden, InvalidParams, NotFound, Unauthorized
 from plait.store import UnitOfWork
 from plait.store.base import now
 from plait.store.models import ApiKey, User, Workspace
@@ -16,6 +17,17 @@ DEFAULT_WORKSPACE = "Personal"
 TOKEN_PREFIX = "pat_"
 WRITER_ROLES = frozenset({"owner", "admin", "member"})
 MAX_WORKSPACES = 100
+USAGE_INTERVAL = 60  # seconds: a key's last_used_at is written at most this often per process
+
+# What a key may reach, by API area. A key with no scopes (every key made before scopes existed, and any key
+# made without --scope) reaches everything; the role in the workspace still decides what it may change.
+SCOPES = {
+    "bots": "create, update, publish, list and read bots",
+    "chat": "conversations, messages and chats; everything under /openai/v1",
+    "files": "upload and read files",
+    "datasets": "knowledge bases (datasets) and their documents",
+    "workspaces": "the key's user (/v1/users/me) and workspaces",
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -27,6 +39,10 @@ class Principal:
     workspace_id: str
     role: str
     scopes: tuple[str, ...] = ()
+
+    def require_scope(self, scope: str) -> None:
+        if self.scopes and scope not in self.scopes:
+            raise Forbidden(f"this API key lacks the {scope!r} scope; it has: {', '.join(self.scopes)}")
 
     def require_writer(self) -> None:
         if self.role not in WRITER_ROLES:
@@ -75,9 +91,47 @@ async def find_or_add_member(uow: UnitOfWork, workspace: Workspace, user_name: s
     return user
 
 
-async def create_key(uow: UnitOfWork, *, workspace_id: str, user_id: str, name: str) -> NewKey:
+class UsageThrottle:
+    """Which keys are due a ``last_used_at`` write: at most one per key per ``interval`` in this process, so a
+    hot key costs one small write a minute instead of one per request. Every worker process has its own."""
+
+    def __init__(self, interval: int = USAGE_INTERVAL) -> None:
+        self.interval = interval
+        self._written: dict[str, int] = {}
+
+    def claim(self, key_id: str, at: int) -> bool:
+        """True (and the key counts as written at ``at``) when the key was not written in the last interval."""
+        last = self._written.get(key_id)
+        if last is not None and at - last < self.interval:
+            return False
+        self._written[key_id] = at
+        return True
+
+
+def check_scopes(scopes: Iterable[str]) -> list[str]:
+    """The scopes without repeats, in the order given; an unknown one is an error that lists the known ones."""
+    checked: list[str] = []
+    for scope in scopes:
+        if scope not in SCOPES:
+            raise InvalidParams(f"unknown scope {scope!r}; known scopes: {', '.join(SCOPES)}")
+        if scope not in checked:
+            checked.append(scope)
+    return checked
+
+
+async def create_key(
+    uow: UnitOfWork, *, workspace_id: str, user_id: str, name: str, scopes: Iterable[str] = ()
+) -> NewKey:
+    """A new key; no ``scopes`` means every scope."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    key = ApiKey(workspace_id=workspace_id, user_id=user_id, name=name, token_hash=hash_token(token), prefix=token[:12])
+    key = ApiKey(
+        workspace_id=workspace_id,
+        user_id=user_id,
+        name=name,
+        token_hash=hash_token(token),
+        prefix=token[:12],
+        scopes=check_scopes(scopes),
+    )
     return NewKey(key=await uow.api_keys.add(key), token=token)
 
 
@@ -101,6 +155,10 @@ async def authenticate(uow: UnitOfWork, token: str) -> Principal:
     return Principal(
         key_id=key.id, user_id=key.user_id, workspace_id=key.workspace_id, role=role, scopes=tuple(key.scopes)
     )
+
+
+async def record_use(uow: UnitOfWork, key_id: str, at: int) -> None:
+    await uow.api_keys.mark_used(key_id, at)
 
 
 async def current_user(uow: UnitOfWork, principal: Principal) -> User:

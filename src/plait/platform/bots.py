@@ -6,6 +6,7 @@ the platform checks what it can (the model id's provider) and stores the rest as
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,8 +28,13 @@ CONFIG_FIELDS = {
     "plugin_id_list": "plugins",
     "workflow_id_list": "workflows",
     "knowledge": "knowledge",
+    "variables": "variables",
+    "tools": "tools",
 }
 LIST_FIELDS = {"plugin_id_list": "id_list", "workflow_id_list": "ids"}  # stored as the bare list
+TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+DEFAULT_BOT_NAME = "Plait Assistant"
+DEFAULT_PERSONA = "You are Plait Assistant, a helpful and concise assistant. Answer in the language of the question."
 PUBLISH_STATUS = {"all": None, "published_online": True, "published_draft": True, "unpublished_draft": False}
 
 
@@ -59,6 +65,20 @@ def check_model_id(model_id: str) -> None:
         )
 
 
+def check_tools(tools: list[dict[str, Any]]) -> None:
+    """Client tools are function specs a model can call: unique names models accept, object schemas."""
+    seen: set[str] = set()
+    for index, tool in enumerate(tools):
+        name = tool.get("name", "")
+        if not TOOL_NAME.fullmatch(name):
+            raise InvalidParams(f"tools[{index}].name: {name!r}: use 1-64 letters, digits, _ or -")
+        if name in seen:
+            raise InvalidParams(f"tools[{index}].name: {name!r} is used twice")
+        seen.add(name)
+        if tool.get("parameters", {}).get("type", "object") != "object":
+            raise InvalidParams(f"tools[{index}].parameters: a JSON Schema of type object")
+
+
 def _columns(fields: dict[str, Any]) -> dict[str, Any]:
     """Coze request fields (None: not given) to column values."""
     values: dict[str, Any] = {}
@@ -68,6 +88,8 @@ def _columns(fields: dict[str, Any]) -> dict[str, Any]:
             continue
         if field == "model_info_config":
             check_model_id(value["model_id"])
+        if field == "tools":
+            check_tools(value)
         values[column] = value.get(LIST_FIELDS[field]) or [] if field in LIST_FIELDS else value
     return values
 
@@ -141,3 +163,25 @@ async def list_bots(
         raise InvalidParams(f"publish_status: expected one of {', '.join(PUBLISH_STATUS)}, got {status!r}")
     page = await uow.bots.search(space_id, published=PUBLISH_STATUS[status], page_num=page_num, page_size=page_size)
     return BotList(bots=page.items, total=page.total)
+
+
+async def ensure_default_bot(uow: UnitOfWork, workspace_id: str, owner_id: str, model_id: str) -> Bot | None:
+    """A published assistant in a workspace that has no bot yet (first start), so there is something to chat
+    with at once; None when the workspace already has bots."""
+    if (await uow.bots.search(workspace_id, published=None, page_num=1, page_size=1)).total:
+        return None
+    check_model_id(model_id)
+    bot = await uow.bots.add(
+        Bot(
+            workspace_id=workspace_id,
+            owner_user_id=owner_id,
+            name=DEFAULT_BOT_NAME,
+            description="The assistant every new Plait starts with.",
+            prompt={"prompt": DEFAULT_PERSONA},
+            model_info={"model_id": model_id, "max_tokens": 256},
+            onboarding={"prologue": "Hello! What can I do for you?", "suggested_questions": []},
+        )
+    )
+    owner = Principal(key_id="", user_id=owner_id, workspace_id=workspace_id, role="owner")
+    await publish_bot(uow, owner, bot.id, ["1024"])
+    return bot

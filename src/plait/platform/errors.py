@@ -5,7 +5,8 @@ PlatformError (code, msg)  5000 by itself: a bug; the message is generic, the lo
 ├── BodyTooLarge      4001  the body is over ``max_body_bytes``
 ├── Unauthorized      4100  no token, or a token that is unknown, revoked or expired
 ├── Forbidden         4101  the caller's role may not do this (a viewer writing)
-└── NotFound          4200  no such object *in the caller's workspace* (never "exists elsewhere")
+├── NotFound          4200  no such object *in the caller's workspace* (never "exists elsewhere")
+└── ChatNotCancelable 4104  the chat already ended
 """
 
 from __future__ import annotations
@@ -45,3 +46,8 @@ class Forbidden(PlatformError):
 class NotFound(PlatformError):
     code = 4200
     http_status = 404
+
+
+class ChatNotCancelable(PlatformError):
+    code = 4104
+    http_status = 400

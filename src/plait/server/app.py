@@ -9,10 +9,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from plait.platform import bootstrap
+from plait.platform.access import user_workspaces
+from plait.platform.bots import ensure_default_bot
+from plait.platform.chat_runner import ChatRunner
+from plait.platform.datasets import DatasetIndexes
 from plait.server import envelope
 from plait.server.coze import files
 from plait.server.coze import router as coze_router
-from plait.server.middleware import BodyLimitMiddleware, LogIdMiddleware
+from plait.server.middleware import BodyLimitMiddleware, LogIdMiddleware, add_edge_middleware
 from plait.server.openai import openai_router
 from plait.settings import Settings
 from plait.store import UnitOfWork, create_engine, session_factory, upgrade
@@ -24,7 +28,9 @@ async def prepare_database(settings: Settings) -> None:
     engine = create_engine(settings.database_url)
     try:
         async with UnitOfWork(session_factory(engine)) as uow:
-            await bootstrap(uow)
+            admin = await bootstrap(uow)
+            workspace, _ = (await user_workspaces(uow, admin.id))[0]
+            await ensure_default_bot(uow, workspace.id, admin.id, settings.default_model)
     finally:
         await engine.dispose()
 
@@ -36,15 +42,24 @@ def create_app(settings: Settings) -> FastAPI:
         engine = create_engine(settings.database_url)
         app.state.settings = settings
         app.state.sessions = session_factory(engine)
+        indexes = DatasetIndexes(
+            settings.data_dir / "datasets", app.state.sessions, max_bytes=settings.max_upload_bytes
+        )
+        await indexes.recover()
+        app.state.dataset_indexes = indexes
+        app.state.chats = ChatRunner(app.state.sessions, datasets=indexes)
         try:
             yield
         finally:
+            await app.state.chats.aclose()
+            await indexes.close()
             await engine.dispose()
 
-    app = FastAPI(title="Plait", lifespan=lifespan, openapi_url=None)
+    app = FastAPI(title="Plait", lifespan=lifespan, redoc_url=None)  # /docs and /openapi.json, no token needed
     envelope.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, exempt={files.UPLOAD_PATH})
-    app.add_middleware(LogIdMiddleware)  # added last: outermost, so even a 413 carries a log id
+    app.add_middleware(LogIdMiddleware)  # outside the body limit, so even a 413 carries a log id
+    add_edge_middleware(app, settings)  # CORS and secure headers, outermost
 
     @app.get("/health")
     async def health() -> dict[str, str]:

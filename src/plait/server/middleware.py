@@ -1,5 +1,5 @@
 """Pure-ASGI middleware (``BaseHTTPMiddleware`` would buffer streams and break context variables): a log id on
-every response, a body size limit, and a last-resort envelope for unexpected errors."""
+every response, a body size limit, a last-resort envelope for unexpected errors, CORS and hardening headers."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ import logging
 import uuid
 from collections.abc import Collection
 
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plait.server.envelope import send_error
+from plait.settings import Settings
 
 LOGID_HEADER = b"x-tt-logid"
 log = logging.getLogger("plait.server")
@@ -89,3 +92,50 @@ class BodyLimitMiddleware:
 
     async def _reject(self, send: Send) -> None:
         await send_error(send, 413, 4001, f"request body is larger than {self.max_bytes} bytes")
+
+
+class SecureHeadersMiddleware:
+    """Hardening headers on every HTTP response, each only where the app did not set its own (an SSE stream
+    keeps its ``Cache-Control``). ``hsts`` only behind HTTPS: browsers would refuse plain HTTP for a year."""
+
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
+        self.app = app
+        self.headers = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"x-frame-options", b"DENY"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"cache-control", b"no-store"),  # responses carry workspace data: no proxy or browser keeps them
+        ]
+        if hsts:
+            self.headers.append((b"strict-transport-security", b"max-age=31536000"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                message["headers"] = headers + [header for header in self.headers if header[0] not in present]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def add_edge_middleware(app: FastAPI, settings: Settings) -> None:
+    """CORS (only when ``cors_origins`` lists some) and secure headers, outside everything added before.
+
+    CORS sits outside the log id middleware, so its 5000 envelopes stay readable to a browser; secure headers
+    outermost, so preflight answers get them too. Tokens travel in a header, never cookies: no credentials."""
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["*"],  # the SDKs send their own (x-stainless-*, agw-js-conv) besides Authorization
+            expose_headers=[LOGID_HEADER.decode()],
+        )
+    if settings.secure_headers:
+        app.add_middleware(SecureHeadersMiddleware, hsts=settings.behind_https)

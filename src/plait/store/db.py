@@ -96,6 +96,10 @@ class UnitOfWork:
         finally:
             await self._session.close()
 
+    async def commit(self) -> None:
+        """End the transaction here (so other sessions see its writes) and go on in a new one."""
+        await self._session.commit()
+
     async def flush(self) -> None:
         """Send pending writes now (to get constraint errors early) without ending the transaction."""
         await self._session.flush()

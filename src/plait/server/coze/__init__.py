@@ -2,11 +2,13 @@
 
 from fastapi import APIRouter
 
-from plait.server.coze import bots, conversations, files, workspaces
+from plait.server.coze import bots, chat, conversations, datasets, files, workspaces
 
 router = APIRouter()
 router.include_router(bots.router)
+router.include_router(chat.router)
 router.include_router(conversations.router)
+router.include_router(datasets.router)
 router.include_router(files.router)
 router.include_router(workspaces.router)
 

@@ -56,6 +56,23 @@ class Knowledge(BaseModel):
     search_strategy: int = 0
 
 
+class Variable(BaseModel):
+    """A bot variable the persona prompt names as ``{{keyword}}``; chats may set it (``custom_variables``)."""
+
+    keyword: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+    default_value: str = ""
+    description: str = ""
+    enable: bool = True
+
+
+class ClientTool(BaseModel):
+    """A Plait extension: a function the client runs; a call pauses the chat as ``requires_action``."""
+
+    name: str
+    description: str = ""
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+
+
 class BotConfig(BaseModel):
     """The fields create and update share; None means "not given" (update keeps the draft's value)."""
 
@@ -68,6 +85,8 @@ class BotConfig(BaseModel):
     model_info_config: ModelInfoConfig | None = None
     plugin_id_list: PluginIdList | None = None
     workflow_id_list: WorkflowIdList | None = None
+    variables: list[Variable] | None = None
+    tools: list[ClientTool] | None = None
 
     def fields(self) -> dict[str, Any]:
         """The given fields as plain JSON; the platform picks the config ones."""
@@ -103,6 +122,10 @@ def render_bot(record: BotRecord) -> dict[str, Any]:
     plugins: dict[str, list[dict[str, str]]] = {}
     for entry in config["plugins"]:
         plugins.setdefault(entry["plugin_id"], []).append({"api_id": entry["api_id"], "name": "", "description": ""})
+    for tool in config.get("tools", []):
+        plugins.setdefault("client", []).append(
+            {"api_id": tool["name"], "name": tool["name"], "description": tool.get("description", "")}
+        )
     return {
         "bot_id": bot.id,
         "name": config["name"],
@@ -124,6 +147,10 @@ def render_bot(record: BotRecord) -> dict[str, Any]:
         "workflow_info_list": [
             {"id": entry["id"], "name": "", "description": "", "icon_url": ""} for entry in config["workflows"]
         ],
-        "variables": [],
+        "variables": [
+            {**variable, "variable_type": "KVVariable", "channel": "custom", "prompt_enable": True}
+            for variable in config.get("variables", [])
+        ],
+        "tools": config.get("tools", []),
         "owner_user_id": bot.owner_user_id or "",
     }

@@ -14,10 +14,10 @@ from plait.server.coze.bot_models import (
     UpdateBotRequest,
     render_bot,
 )
-from plait.server.deps import Caller, Uow
+from plait.server.deps import Caller, Uow, require_scope
 from plait.server.envelope import ok
 
-router = APIRouter()
+router = APIRouter(dependencies=[require_scope("bots")])
 PageIndex = Annotated[int, Query(ge=1)]
 PageSize = Annotated[int, Query(ge=1, le=100)]
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from plait.platform.conversations import NewMessage
-from plait.store.models import Conversation, Message, Section
+from plait.store.models import Conversation, Section
 
 Role = Literal["user", "assistant"]
 ContentType = Literal["text", "object_string", "card"]
@@ -88,22 +88,3 @@ def render_conversation(conversation: Conversation) -> dict[str, Any]:
 
 def render_section(section: Section) -> dict[str, Any]:
     return {"id": section.id, "conversation_id": section.conversation_id}
-
-
-def render_message(message: Message) -> dict[str, Any]:
-    """The Coze Message object; ids a message does not have yet (bot, chat) are ""."""
-    return {
-        "id": message.id,
-        "conversation_id": message.conversation_id,
-        "bot_id": message.bot_id or "",
-        "chat_id": message.chat_id or "",
-        "section_id": message.section_id or "",
-        "role": message.role,
-        "type": message.type,
-        "content": message.content,
-        "content_type": message.content_type,
-        "meta_data": message.meta_data,
-        "created_at": message.created_at,
-        "updated_at": message.updated_at,
-        "reasoning_content": message.reasoning_content or "",
-    }

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from plait.platform import conversations
+from plait.platform.views import message_view
 from plait.server.coze.conversation_models import (
     CreateConversationRequest,
     CreateMessageRequest,
@@ -15,13 +16,12 @@ from plait.server.coze.conversation_models import (
     UpdateConversationRequest,
     UpdateMessageRequest,
     render_conversation,
-    render_message,
     render_section,
 )
-from plait.server.deps import Caller, Uow
+from plait.server.deps import Caller, Uow, require_scope
 from plait.server.envelope import ok
 
-router = APIRouter()
+router = APIRouter(dependencies=[require_scope("chat")])
 PageNum = Annotated[int, Query(ge=1)]
 PageSize = Annotated[int, Query(ge=1, le=100)]
 
@@ -74,7 +74,7 @@ async def clear_conversation(conversation_id: str, uow: Uow, caller: Caller) -> 
 
 @router.post("/v1/conversation/message/create")
 async def create_message(conversation_id: str, body: CreateMessageRequest, uow: Uow, caller: Caller) -> dict[str, Any]:
-    return ok(render_message(await conversations.create_message(uow, caller, conversation_id, body.new())))
+    return ok(message_view(await conversations.create_message(uow, caller, conversation_id, body.new())))
 
 
 @router.post("/v1/conversation/message/list")
@@ -91,7 +91,7 @@ async def list_messages(conversation_id: str, body: ListMessagesRequest, uow: Uo
         limit=body.limit or 50,
     )
     return {
-        **ok([render_message(message) for message in page.items]),
+        **ok([message_view(message) for message in page.items]),
         "first_id": page.first_id,
         "last_id": page.last_id,
         "has_more": page.has_more,
@@ -100,7 +100,7 @@ async def list_messages(conversation_id: str, body: ListMessagesRequest, uow: Uo
 
 @router.get("/v1/conversation/message/retrieve")
 async def retrieve_message(conversation_id: str, message_id: str, uow: Uow, caller: Caller) -> dict[str, Any]:
-    return ok(render_message(await conversations.get_message(uow, caller, conversation_id, message_id)))
+    return ok(message_view(await conversations.get_message(uow, caller, conversation_id, message_id)))
 
 
 @router.post("/v1/conversation/message/modify")
@@ -109,12 +109,12 @@ async def modify_message(
 ) -> dict[str, Any]:
     """cozepy reads the message from the ``message`` key here, not ``data``."""
     message = await conversations.update_message(uow, caller, conversation_id, message_id, body.fields())
-    return {"code": 0, "msg": "", "message": render_message(message)}
+    return {"code": 0, "msg": "", "message": message_view(message)}
 
 
 @router.post("/v1/conversation/message/delete")
 async def delete_message(conversation_id: str, message_id: str, uow: Uow, caller: Caller) -> dict[str, Any]:
-    return ok(render_message(await conversations.delete_message(uow, caller, conversation_id, message_id)))
+    return ok(message_view(await conversations.delete_message(uow, caller, conversation_id, message_id)))
 
 
 @router.post("/v1/conversations/{conversation_id}/messages/{message_id}/feedback")

@@ -7,13 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from plait.platform import files
-from plait.server.deps import Caller, Uow
+from plait.server.deps import Caller, Uow, require_scope
 from plait.server.envelope import ok
 from plait.server.uploads import read_file_part
 from plait.settings import Settings
 from plait.store.models import File
 
-router = APIRouter()
+router = APIRouter(dependencies=[require_scope("files")])
 UPLOAD_PATH = "/v1/files/upload"
 
 

@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter
 
 from plait.platform import access
-from plait.server.deps import Caller, Uow
+from plait.server.deps import Caller, Uow, require_scope
 from plait.server.envelope import ok
 
-router = APIRouter()
+router = APIRouter(dependencies=[require_scope("workspaces")])
 COZE_ROLES = {"owner": "owner", "admin": "admin"}  # Coze knows no viewer: everyone else is a member
 
 

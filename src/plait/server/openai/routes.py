@@ -1,6 +1,6 @@
 """``/openai/v1``: models, chat completions (plain and SSE) and embeddings, for the official openai SDKs.
 
-Plain provider models only (``scripted/echo``, ``openai/gpt-4o``...); agents as models (``bot:<id>``) come later.
+Provider models (``scripted/echo``, ``openai/gpt-4o``...) and the workspace's bots as models (``bot:<id>``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from plait.components import ChatModel
@@ -22,12 +22,18 @@ from plait.embeddings.local import MODEL_ID as LOCAL_EMBEDDING
 from plait.embeddings.local import LocalEmbedder
 from plait.models.errors import ModelConfigError, UnknownModelError
 from plait.models.registry import default_registry
+from plait.platform.bots import list_bots
+from plait.platform.chats import BOT_PREFIX
 from plait.schema import Message, ToolCall, Usage
-from plait.server.deps import Caller
+from plait.server.deps import Caller, Uow, require_scope
+from plait.server.openai.bots import bot_completion, is_bot
 from plait.server.openai.errors import OpenAIError, OpenAIRoute, model_not_found, translate
 from plait.server.openai.schemas import ChatCompletionRequest, EmbeddingRequest
+from plait.store.repositories.base import MAX_PAGE_SIZE
 
-openai_router = APIRouter(prefix="/openai/v1", route_class=OpenAIRoute, tags=["openai"])
+openai_router = APIRouter(
+    prefix="/openai/v1", route_class=OpenAIRoute, tags=["openai"], dependencies=[require_scope("chat")]
+)
 
 _STARTED = int(time.time())
 EMBEDDING_MODELS = ("hashing", LOCAL_EMBEDDING)
@@ -35,17 +41,30 @@ _local_embedder: LocalEmbedder | None = None
 
 
 @openai_router.get("/models")
-async def list_models(_caller: Caller) -> dict[str, Any]:
+async def list_models(uow: Uow, caller: Caller) -> dict[str, Any]:
     ids = [*default_registry().known_models(), *EMBEDDING_MODELS]
     data = [{"id": i, "object": "model", "created": _STARTED, "owned_by": i.partition("/")[0]} for i in ids]
+    listed = await list_bots(uow, caller, caller.workspace_id, status="all", page_num=1, page_size=MAX_PAGE_SIZE)
+    data += [
+        {"id": BOT_PREFIX + b.id, "object": "model", "created": b.created_at, "owned_by": "bot", "name": b.name}
+        for b in listed.bots
+    ]
     return {"object": "list", "data": data}
 
 
 @openai_router.post("/chat/completions", response_model=None)
-async def chat_completions(body: ChatCompletionRequest, _caller: Caller) -> dict[str, Any] | StreamingResponse:
+async def chat_completions(
+    body: ChatCompletionRequest, request: Request, uow: Uow, caller: Caller
+) -> dict[str, Any] | StreamingResponse:
+    completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+    if is_bot(body.model):
+        frame = _Frame(completion_id, created, body.model)
+        answer = await bot_completion(body, uow, caller, request.app.state.chats, frame)
+        return (
+            answer if isinstance(answer, StreamingResponse) else _completion(completion_id, created, body.model, answer)
+        )
     model = _chat_model(body)
     messages = body.plait_messages()
-    completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if not body.stream:
         reply = await model.generate(messages, **body.options())
         return _completion(completion_id, created, body.model, reply)
@@ -95,8 +114,6 @@ async def no_route(path: str) -> None:
 
 
 def _chat_model(body: ChatCompletionRequest) -> ChatModel:
-    if body.model.startswith("bot:"):
-        raise model_not_found(body.model, "agent chat is not available on /openai/v1 yet; use a provider model")
     try:
         model = default_registry().get(body.model)
     except UnknownModelError as exc:

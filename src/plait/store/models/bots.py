@@ -35,6 +35,7 @@ class Bot(Base):
     plugins: Mapped[JsonList]
     workflows: Mapped[JsonList]
     variables: Mapped[JsonList]
+    tools: Mapped[JsonList]  # client-side function specs: the client runs them (chat status requires_action)
     suggest_reply: Mapped[Json]
     published_version: Mapped[str | None] = mapped_column(String(32))  # the latest; None: never published
     published_at: Mapped[OptionalTimestamp]

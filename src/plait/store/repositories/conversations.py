@@ -75,6 +75,15 @@ class MessageRepository(ScopedRepository[Message]):
             has_more=has_more,
         )
 
+    async def section_tail(
+        self, workspace_id: str, conversation_id: str, section_id: str | None, limit: int
+    ) -> list[Message]:
+        """The latest ``limit`` messages of a section, oldest first: a bot's context."""
+        query = self._scoped(workspace_id, Message.conversation_id == conversation_id, Message.section_id == section_id)
+        rows = list((await self.session.execute(query.order_by(Message.id.desc()).limit(limit))).scalars())
+        rows.reverse()
+        return rows
+
     async def for_chat(self, workspace_id: str, conversation_id: str, chat_id: str) -> list[Message]:
         """A chat's messages, oldest first (``chat.messages.list``)."""
         query = self._scoped(workspace_id, Message.conversation_id == conversation_id, Message.chat_id == chat_id)

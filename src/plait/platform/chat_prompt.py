@@ -1,0 +1,110 @@
+"""What a bot's model sees: the persona with its variables, the knowledge it found, and the conversation's
+current section as chat messages, cut to the rounds and tokens the bot's model can take."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from plait.models.tokens import count_message_tokens
+from plait.schema import Document, Message, ToolCall
+from plait.store.models import Message as MessageRow
+
+DEFAULT_ROUNDS = 20
+DEFAULT_MAX_TOKENS = 512
+CONTEXT_TOKENS = {"local": 2048}  # the context window a provider's models have when they are smaller than most
+DEFAULT_CONTEXT_TOKENS = 32_000
+_VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+def persona(config: Mapping[str, Any], custom: Mapping[str, str]) -> str:
+    """The persona prompt with ``{{keyword}}`` replaced by the chat's value or the variable's default;
+    unknown names stay as written, so a persona that talks about braces is not mangled."""
+    values = {v["keyword"]: v.get("default_value", "") for v in config.get("variables", []) if v.get("enable", True)}
+    values.update(custom)
+    text: str = (config.get("prompt") or {}).get("prompt", "")
+    return _VARIABLE.sub(lambda m: values.get(m[1], m[0]), text)
+
+
+def knowledge_block(documents: Sequence[Document]) -> str:
+    """Retrieved chunks as a numbered context section the model is told to answer from."""
+    if not documents:
+        return ""
+    lines = ["Answer from the following knowledge when it is relevant; say so when it does not cover the question."]
+    for index, document in enumerate(documents, 1):
+        source = document.metadata.get("document_name") or document.metadata.get("source") or ""
+        lines.append(f"[{index}]{f' ({source})' if source else ''} {document.content}")
+    return "\n".join(lines)
+
+
+def system_message(
+    config: Mapping[str, Any], custom: Mapping[str, str], documents: Sequence[Document]
+) -> list[Message]:
+    text = "\n\n".join(part for part in (persona(config, custom), knowledge_block(documents)) if part)
+    return [Message.system(text)] if text else []
+
+
+def to_messages(rows: Sequence[MessageRow]) -> list[Message]:
+    """Stored messages as model messages: questions, answers, tool calls (consecutive ones join one assistant
+    turn) and tool outputs; verbose and follow-up messages are for people, not the model."""
+    messages: list[Message] = []
+    for row in rows:
+        if row.type == "function_call":
+            call = _tool_call(row)
+            last = messages[-1] if messages else None
+            if last is not None and last.role == "assistant" and last.tool_calls and not last.text:
+                last.tool_calls.append(call)
+            else:
+                messages.append(Message.assistant(tool_calls=[call]))
+        elif row.type in ("tool_output", "tool_response"):
+            messages.append(Message.tool(row.content, tool_call_id=row.meta_data.get("tool_call_id", "")))
+        elif row.type in ("question", "answer"):
+            content = text_of(row.content_type, row.content)
+            messages.append(Message.user(content) if row.role == "user" else Message.assistant(content))
+    return messages
+
+
+def text_of(content_type: str, content: str) -> str:
+    """The text a model reads: ``object_string`` parts contribute their text, files are named by id or URL."""
+    if content_type != "object_string":
+        return content
+    pieces = []
+    for part in json.loads(content):
+        if part["type"] == "text":
+            pieces.append(part["text"])
+        else:
+            pieces.append(f"[{part['type']}: {part.get('file_url') or part.get('file_id')}]")
+    return "\n".join(pieces)
+
+
+def function_call_content(call: ToolCall) -> str:
+    """A function_call message's content, as Coze shows it: the tool's name and its arguments."""
+    try:
+        arguments: Any = json.loads(call.arguments or "{}")
+    except json.JSONDecodeError:
+        arguments = call.arguments
+    return json.dumps({"id": call.id, "name": call.name, "arguments": arguments}, ensure_ascii=False)
+
+
+def _tool_call(row: MessageRow) -> ToolCall:
+    data = json.loads(row.content)
+    arguments = data.get("arguments", {})
+    text = arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
+    return ToolCall(id=data.get("id", ""), name=data.get("name", ""), arguments=text)
+
+
+def fit(system: list[Message], history: list[Message], model_info: Mapping[str, Any]) -> list[Message]:
+    """Keep the latest ``context_round`` rounds (a round starts at a user message) that fit the model's context
+    after room for its answer; the newest round always stays, however long, so the question is never lost."""
+    rounds = model_info.get("context_round") or DEFAULT_ROUNDS
+    starts = [i for i, m in enumerate(history) if m.role == "user"] or [0]
+    starts = starts[-rounds:]
+    provider = str(model_info.get("model_id", "")).partition("/")[0]
+    budget = CONTEXT_TOKENS.get(provider, DEFAULT_CONTEXT_TOKENS) - (model_info.get("max_tokens") or DEFAULT_MAX_TOKENS)
+    for start in starts:
+        kept = system + history[start:]
+        if count_message_tokens(kept) <= budget or start == starts[-1]:
+            return kept
+    return system + history

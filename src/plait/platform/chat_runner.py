@@ -1,0 +1,272 @@
+"""Runs chats: each a task that drives the bot's ReAct agent, saves messages as they complete and publishes
+its events to the run's log, which any number of streams follow.
+
+A run outlives the request that started it (a non-streamed chat answers ``in_progress`` and goes on); a
+streamed chat's client that disconnects cancels it, and what was produced is kept with status ``canceled``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from plait.agents import AnswerDelta, Answered, Paused, ReactAgent, ToolCallsMade, ToolResult
+from plait.components import ChatModel
+from plait.models.registry import default_registry
+from plait.platform.chat_events import ChatEvent, EventKind, EventLog
+from plait.platform.chat_prompt import fit, function_call_content, system_message
+from plait.platform.chats import ChatJob
+from plait.platform.datasets import DatasetIndexes, search_datasets
+from plait.platform.views import chat_view, message_view
+from plait.schema import Document, Message, ToolCall, ToolSpec, Usage
+from plait.store import UnitOfWork, new_id
+from plait.store.base import now
+from plait.store.models import Chat
+from plait.store.models import Message as MessageRow
+
+ModelSource = Callable[[str], ChatModel]
+MODEL_OPTIONS = ("temperature", "max_tokens", "top_p")
+VERBOSE_FINISH = '{"msg_type":"generate_answer_finish","data":"","from_module":null,"from_unit":null}'
+
+
+@dataclass(slots=True)
+class Run:
+    job: ChatJob
+    log: EventLog = field(default_factory=EventLog)
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def chat(self) -> Chat:
+        return self.job.chat
+
+
+class ChatRunner:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        datasets: DatasetIndexes | None = None,
+        models: ModelSource | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._datasets = datasets
+        self._models = models or default_registry().get
+        self._runs: dict[str, Run] = {}
+
+    def start(self, job: ChatJob) -> Run:
+        """Start the run; call after the job's records are committed."""
+        run = Run(job)
+        self._runs[job.chat.id] = run
+        run.task = asyncio.create_task(self._execute(run), name=f"chat {job.chat.id}")
+        run.task.add_done_callback(lambda _: self._runs.pop(job.chat.id, None))
+        return run
+
+    def get(self, chat_id: str) -> Run | None:
+        return self._runs.get(chat_id)
+
+    def stop(self, chat_id: str) -> None:
+        """Cancel without waiting: what a stream does when its client is gone (it may not await any more)."""
+        run = self._runs.get(chat_id)
+        if run is not None and run.task is not None:
+            run.task.cancel()
+
+    async def cancel(self, chat_id: str) -> Chat | None:
+        """Cancel a run of this process and wait until it saved what it had; None when there is none."""
+        run = self._runs.get(chat_id)
+        if run is None or run.task is None:
+            return None
+        run.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(run.task)
+        return run.chat
+
+    async def aclose(self) -> None:
+        """At shutdown: cancel what still runs; each run records itself as canceled."""
+        tasks = [run.task for run in self._runs.values() if run.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _execute(self, run: Run) -> None:
+        job, chat = run.job, run.chat
+        _emit(run, "conversation.chat.created", {**chat_view(chat), "status": "created"})
+        _emit(run, "conversation.chat.in_progress", chat_view(chat))
+        answer = _Answer(job)
+        try:
+            agent = await self._agent(job)
+            async for event in agent.run(await self._prompt(job)):
+                if isinstance(event, AnswerDelta):
+                    _emit(run, "conversation.message.delta", answer.delta(event))
+                elif isinstance(event, ToolCallsMade):
+                    rows = [answer.extra("function_call", function_call_content(c)) for c in event.message.tool_calls]
+                    await self._save(job, rows)
+                    answer.reset()
+                    for row in rows:
+                        _emit(run, "conversation.message.completed", message_view(row))
+                elif isinstance(event, ToolResult):
+                    row = answer.extra("tool_output", event.output, {"tool_call_id": event.call.id})
+                    await self._save(job, [row])
+                    _emit(run, "conversation.message.completed", message_view(row))
+                elif isinstance(event, Paused):
+                    await self._pause(run, event)
+                else:
+                    await self._finish(run, answer.final(event))
+        except asyncio.CancelledError:
+            await asyncio.shield(self._end(run, "canceled", answer.partial()))
+        except Exception as exc:  # the chat fails visibly; the server keeps serving
+            failure = {"code": getattr(exc, "code", 5000), "msg": f"{type(exc).__name__}: {exc}"}
+            await asyncio.shield(self._end(run, "failed", answer.partial(), last_error=failure))
+
+    async def _agent(self, job: ChatJob) -> ReactAgent:
+        model_info = job.config.get("model_info") or {}
+        options = {key: model_info[key] for key in MODEL_OPTIONS if model_info.get(key) is not None}
+        tools = [
+            ToolSpec(name=t["name"], description=t.get("description", ""), parameters=t.get("parameters") or {})
+            for t in job.config.get("tools", [])
+        ]
+        known = {tool.name for tool in tools}
+        tools += [tool for tool in job.client_tools if tool.name not in known]  # the request's own (OpenAI)
+        return ReactAgent(self._models(model_info["model_id"]), client_tools=tools, options=options)
+
+    async def _prompt(self, job: ChatJob) -> list[Message]:
+        history = job.history
+        knowledge = job.config.get("knowledge") or {}
+        documents: list[Document] = []
+        if self._datasets is not None and knowledge.get("dataset_ids") and history:
+            strategy = int(knowledge.get("search_strategy", 0))
+            async with UnitOfWork(self._sessions) as uow:
+                documents = await search_datasets(
+                    uow,
+                    job.chat.workspace_id,
+                    knowledge["dataset_ids"],
+                    history[-1].text,
+                    indexes=self._datasets,
+                    strategy=strategy,
+                )
+        system = system_message(job.config, job.custom_variables, documents)
+        return fit(system, history, job.config.get("model_info") or {})
+
+    async def _save(self, job: ChatJob, rows: list[MessageRow], **chat_fields: Any) -> None:
+        """Insert messages (when the chat saves its history) and set chat fields, in one transaction."""
+        if not (rows and job.auto_save) and not chat_fields:
+            return
+        async with UnitOfWork(self._sessions) as uow:
+            if job.auto_save:
+                uow.session.add_all(rows)
+            if chat_fields:
+                await uow.chats.set(job.chat.workspace_id, job.chat.id, **chat_fields)
+
+    async def _pause(self, run: Run, paused: Paused) -> None:
+        calls = [_call_view(call) for call in paused.calls]
+        required = {"type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": calls}}
+        stored = {**required, "_custom_variables": run.job.custom_variables, "_saved": run.job.auto_save}
+        await self._save(run.job, [], status="requires_action", required_action=stored, usage=_usage(paused.usage))
+        _apply(run.chat, status="requires_action", required_action=required, usage=_usage(paused.usage))
+        _emit(run, "conversation.chat.requires_action", chat_view(run.chat))
+        _emit(run, "done")
+
+    async def _finish(self, run: Run, answer: MessageRow | None) -> None:
+        fields = {"status": "completed", "completed_at": now(), "usage": run.job.chat.usage}
+        await self._save(run.job, [answer] if answer else [], **fields)
+        _apply(run.chat, **fields)
+        if answer is not None:
+            _emit(run, "conversation.message.completed", message_view(answer))
+            verbose = _Answer(run.job).extra("verbose", VERBOSE_FINISH)
+            _emit(run, "conversation.message.completed", message_view(verbose))
+        _emit(run, "conversation.chat.completed", chat_view(run.chat))
+        _emit(run, "done")
+
+    async def _end(
+        self, run: Run, status: str, partial: MessageRow | None, *, last_error: dict[str, Any] | None = None
+    ) -> None:
+        """Record a run that stopped early; whatever answer it had streamed is saved with it."""
+        stamp = now()
+        fields: dict[str, Any] = {"status": status, "required_action": None}
+        if status == "failed":
+            fields |= {"failed_at": stamp, "last_error": last_error}
+        await self._save(run.job, [partial] if partial else [], **fields)
+        _apply(run.chat, **fields)
+        if status == "failed":
+            _emit(run, "conversation.chat.failed", chat_view(run.chat))
+        if not run.log.closed:
+            _emit(run, "done")
+
+
+class _Answer:
+    """The answer message being streamed, under one id from its first delta to its completion."""
+
+    def __init__(self, job: ChatJob) -> None:
+        self.job = job
+        self.reset()
+
+    def reset(self) -> None:
+        self.id = new_id()
+        self.text: list[str] = []
+        self.reasoning: list[str] = []
+
+    def delta(self, delta: AnswerDelta) -> dict[str, Any]:
+        self.text.append(delta.text)
+        self.reasoning.append(delta.reasoning)
+        view = message_view(self.extra("answer", delta.text, message_id=self.id))
+        view["reasoning_content"] = delta.reasoning
+        return view
+
+    def final(self, answered: Answered) -> MessageRow | None:
+        self.job.chat.usage = _usage(answered.usage)
+        reply = answered.message
+        if not reply.text and not reply.reasoning:
+            return None
+        row = self.extra("answer", reply.text, message_id=self.id)
+        row.reasoning_content = reply.reasoning or None
+        return row
+
+    def partial(self) -> MessageRow | None:
+        text = "".join(self.text)
+        if not text:
+            return None
+        row = self.extra("answer", text, message_id=self.id)
+        row.reasoning_content = "".join(self.reasoning) or None
+        return row
+
+    def extra(
+        self, kind: str, content: str, meta: dict[str, str] | None = None, *, message_id: str | None = None
+    ) -> MessageRow:
+        chat, stamp = self.job.chat, now()
+        return MessageRow(
+            id=message_id or new_id(),
+            workspace_id=chat.workspace_id,
+            conversation_id=chat.conversation_id,
+            section_id=chat.section_id,
+            chat_id=chat.id,
+            bot_id=chat.bot_id,
+            role="assistant",
+            type=kind,
+            content=content,
+            content_type="text",
+            meta_data=meta or {},
+            created_at=stamp,
+            updated_at=stamp,
+        )
+
+
+def _emit(run: Run, kind: EventKind, data: dict[str, Any] | None = None) -> None:
+    run.log.append(ChatEvent(kind, data))
+
+
+def _apply(chat: Chat, **fields: Any) -> None:
+    for name, value in fields.items():
+        setattr(chat, name, value)
+
+
+def _call_view(call: ToolCall) -> dict[str, Any]:
+    return {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
+
+
+def _usage(usage: Usage) -> dict[str, int]:
+    total = usage.total_tokens or usage.prompt_tokens + usage.completion_tokens
+    return {"token_count": total, "output_count": usage.completion_tokens, "input_count": usage.prompt_tokens}

@@ -1,0 +1,622 @@
+"""Knowledge datasets and their documents, as the Coze dataset and document APIs manage them, over the
+knowledge engine: each dataset is one `KnowledgeBase` folder under ``<data_dir>/datasets/<dataset_id>``.
+
+The database rows are the record a client sees (names, status, progress, counts); the folder holds the
+indexes. Uploads are checked and recorded with status 0 (processing) inside the request; the ingestion
+itself runs afterwards as an asyncio task of `DatasetIndexes`, which writes progress, then status 1 (done)
+or 9 (failed, with the reason) back to the row. Restarts do not resume: a document still processing when
+the server stopped is marked failed at the next start (its uploaded bytes were held only in memory), so it
+never stays "processing" forever; upload it again.
+
+For the chat runtime, retrieval over a bot's datasets::
+
+    indexes: DatasetIndexes = request.app.state.dataset_indexes   # made once in the app lifespan
+    chunks = await search_datasets(uow, workspace_id, dataset_ids, query, indexes=indexes, top_k=5, strategy=0)
+
+Each chunk is a `plait.schema.Document` with ``score`` and metadata ``dataset_id``, ``document_id`` and
+``document_name`` (besides what the loaders and splitters record).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import dataclasses
+import ipaddress
+import shutil
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from plait.components import Embedder
+from plait.knowledge.base import KnowledgeBase, embedder_for
+from plait.knowledge.config import ChunkingConfig, KnowledgeBaseConfig, Mode
+from plait.knowledge.manifest import TERMINAL, DocumentRecord
+from plait.platform.access import WRITER_ROLES, Principal
+from plait.platform.errors import BodyTooLarge, InvalidParams, NotFound
+from plait.schema import Document
+from plait.store import UnitOfWork
+from plait.store.models import Dataset, DatasetDocument
+from plait.store.repositories.base import Page
+from plait.store.repositories.content import DocumentTotals
+
+PROCESSING, DONE, FAILED = 0, 1, 9  # document status, as Coze numbers it
+LOCAL_FILE, WEB_PAGE, FILE_ID = 0, 1, 5  # document_source / source_type
+TEXT = 0  # format_type: text; tables (1) and images (2) have no engine behind them yet
+SEARCH_MODES: dict[int, Mode] = {0: "hybrid", 1: "vector", 20: "keyword"}  # Coze search_strategy
+DATASET_NAME_LENGTH = 100
+DOCUMENT_NAME_LENGTH = 255
+MAX_BATCH = 10  # documents per create call, as Coze allows
+MAX_DELETE = 100
+# The recursive splitter cuts at paragraphs, then lines, before anything finer: these two separators are
+# what it honours. Any other would be silently ignored, so it is refused.
+SEPARATORS = ("\n\n", "\n")
+MAX_TOKENS = (100, 2000)
+LOOPBACK_HOSTS = ("localhost",)
+LOOPBACK_NETWORKS = ("127.0.0.0/8", "::1/128")
+INTERRUPTED = "the server stopped before this document was processed; upload it again"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChunkStrategy:
+    """Coze's ``chunk_strategy``: 0 automatic (the engine's defaults), 1 custom."""
+
+    chunk_type: int = 0
+    separator: str | None = None
+    max_tokens: int | None = None
+    remove_extra_spaces: bool = False
+    remove_urls_emails: bool = False
+
+    def normalised(self) -> dict[str, Any]:
+        """The strategy as stored on the dataset: what matters for its chunk type, defaults filled in."""
+        if self.chunk_type == 0:
+            return {"chunk_type": 0}
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewDocument:
+    """One of ``document_bases``: a name and exactly one source (base64 bytes, an uploaded file, a URL)."""
+
+    name: str
+    file_base64: str | None = None
+    file_type: str | None = None
+    web_url: str | None = None
+    source_file_id: str | None = None
+    update_rule: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pending:
+    """What the ingestion task needs of one accepted document; only ``data`` lives nowhere but memory."""
+
+    document_id: str
+    workspace_id: str
+    file_name: str  # with the extension the parser goes by
+    data: bytes | None = None
+    path: Path | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IngestBatch:
+    """The documents of one create call, ingested in order by one task once the request has committed."""
+
+    dataset_id: str
+    config: KnowledgeBaseConfig
+    items: list[Pending]
+
+
+# -- the knowledge bases and their ingestion tasks ---------------------------------------------------------
+class DatasetIndexes:
+    """Open knowledge bases keyed by dataset id, and the ingestion tasks that write into them.
+
+    One per process, made in the app lifespan (``app.state.dataset_indexes``) and closed at shutdown, which
+    cancels running ingestions and closes every base. Writes to one dataset (ingestion, removal, drop) take
+    that dataset's lock, so the engine never ingests into one base twice at once; searches take none.
+    """
+
+    def __init__(self, root: Path, sessions: async_sessionmaker[AsyncSession], *, max_bytes: int) -> None:
+        self.root = root
+        self.sessions = sessions
+        self.max_bytes = max_bytes
+        self._bases: dict[str, KnowledgeBase] = {}
+        self._embedders: dict[str, Embedder] = {}
+        self._opening = asyncio.Lock()
+        self._writing: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._tasks: defaultdict[str, set[asyncio.Task[None]]] = defaultdict(set)
+
+    async def recover(self) -> None:
+        """At start: fail the documents an earlier process left processing, and delete the folders of
+        datasets whose deletion was committed but whose folder removal never ran."""
+        async with UnitOfWork(self.sessions) as uow:
+            await uow.documents.fail_processing(INTERRUPTED)
+            folders = await asyncio.to_thread(_folder_names, self.root)
+            known = await uow.datasets.existing_ids(folders)
+        for name in set(folders) - known:
+            await asyncio.to_thread(shutil.rmtree, self.root / name, True)
+
+    async def close(self) -> None:
+        tasks = [task for group in self._tasks.values() for task in group]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for base in self._bases.values():
+            await base.close()
+        self._bases.clear()
+
+    async def base(self, dataset_id: str, config: KnowledgeBaseConfig | None = None) -> KnowledgeBase | None:
+        """The dataset's open base; with ``config`` created when missing, without it None when missing."""
+        async with self._opening:
+            base = self._bases.get(dataset_id)
+            if base is not None:
+                return base
+            folder = self.root / dataset_id
+            config_file = folder / "config.json"
+            if config is None:
+                if not await asyncio.to_thread(config_file.is_file):
+                    return None
+                config = await asyncio.to_thread(KnowledgeBaseConfig.load, config_file)
+            embedder = self._embedder(config.embedder)
+            base = self._bases[dataset_id] = await KnowledgeBase.open(folder, config, embedder=embedder)
+            return base
+
+    def _embedder(self, embedder_id: str) -> Embedder:
+        """One embedder per id for the process: the local model is loaded once, whatever the dataset count."""
+        if embedder_id not in self._embedders:
+            if embedder_id == "hashing":
+                from plait.embeddings.hashing import HashingEmbedder
+
+                self._embedders[embedder_id] = HashingEmbedder()
+            else:
+                self._embedders[embedder_id] = embedder_for(embedder_id)
+        return self._embedders[embedder_id]
+
+    async def submit(self, batch: IngestBatch) -> None:
+        """Start ingesting a committed batch (after the request's transaction, never inside it); async so a
+        response's background tasks run it on the event loop, not in a thread."""
+        tasks = self._tasks[batch.dataset_id]
+        task = asyncio.create_task(self._ingest(batch), name=f"ingest dataset {batch.dataset_id}")
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    async def remove(self, dataset_id: str, document_ids: Sequence[str]) -> None:
+        """Take deleted documents out of the indexes (after their rows are gone)."""
+        async with self._writing[dataset_id]:
+            base = await self.base(dataset_id)
+            if base is not None:
+                for document_id in document_ids:
+                    await base.delete_document(document_id)
+
+    async def drop(self, dataset_id: str) -> None:
+        """Stop the dataset's ingestions, close its base and delete its folder (after its row is gone)."""
+        tasks = list(self._tasks.pop(dataset_id, ()))
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        async with self._writing[dataset_id]:
+            async with self._opening:
+                base = self._bases.pop(dataset_id, None)
+            if base is not None:
+                await base.close()
+            await asyncio.to_thread(shutil.rmtree, self.root / dataset_id, True)
+        self._writing.pop(dataset_id, None)
+
+    async def _ingest(self, batch: IngestBatch) -> None:
+        async with self._writing[batch.dataset_id]:
+            for item in batch.items:
+                try:
+                    base = await self.base(batch.dataset_id, batch.config)
+                    assert base is not None  # created when missing
+                    record = await self._ingest_one(base, item)
+                except Exception as exc:  # one bad document must not stop the batch or kill the task silently
+                    await self._finish(item, status=FAILED, error=f"{type(exc).__name__}: {exc}")
+                    continue
+                if record.status == "ready":
+                    finished = await self._finish(
+                        item, status=DONE, progress=100, slice_count=record.chunk_count, char_count=record.char_count
+                    )
+                    if not finished:  # deleted while it was being ingested
+                        await base.delete_document(item.document_id)
+                else:
+                    await self._finish(item, status=FAILED, error=record.error or "ingestion failed")
+
+    async def _ingest_one(self, base: KnowledgeBase, item: Pending) -> DocumentRecord:
+        last = -1
+
+        async def progress(record: DocumentRecord) -> None:
+            nonlocal last
+            percent = int(record.progress * 100)
+            if record.status not in TERMINAL and percent != last:
+                last = percent
+                await self._finish(item, progress=percent)
+
+        if item.url is not None:
+            from plait.knowledge.loaders import UrlLoader
+
+            loader = UrlLoader(max_bytes=self.max_bytes, allowed_networks=LOOPBACK_NETWORKS, max_redirects=0)
+            pages = await loader.load(item.url)
+            merged = Document(
+                id=item.document_id,
+                content="\n\n".join(page.content for page in pages),
+                metadata={**(pages[0].metadata if pages else {}), "title": item.file_name},
+            )
+            (record,) = await base.add_documents([merged], on_progress=progress)
+            return record
+        data = item.data if item.data is not None else await asyncio.to_thread(_read, item.path)
+        return await base.add_bytes(data, item.file_name, document_id=item.document_id, on_progress=progress)
+
+    async def _finish(self, item: Pending, **values: Any) -> bool:
+        """Write a document's progress or outcome; False when its row is gone (the document was deleted)."""
+        async with UnitOfWork(self.sessions) as uow:
+            return await uow.documents.update(item.workspace_id, item.document_id, **values) is not None
+
+
+def _folder_names(root: Path) -> list[str]:
+    return [path.name for path in root.iterdir()] if root.is_dir() else []
+
+
+def _read(path: Path | None) -> bytes:
+    assert path is not None  # a Pending has data, a path or a url
+    return path.read_bytes()
+
+
+# -- datasets ----------------------------------------------------------------------------------------------
+def _check_name(name: str, limit: int, what: str = "name") -> str:
+    name = name.strip()
+    if not name:
+        raise InvalidParams(f"{what}: must not be empty")
+    if len(name) > limit:
+        raise InvalidParams(f"{what}: at most {limit} characters")
+    return name
+
+
+async def _check_icon(uow: UnitOfWork, principal: Principal, icon_file_id: str | None) -> None:
+    if icon_file_id and await uow.files.get(principal.workspace_id, icon_file_id) is None:
+        raise NotFound(f"file {icon_file_id} not found")
+
+
+async def get_dataset(uow: UnitOfWork, principal: Principal, dataset_id: str) -> Dataset:
+    dataset = await uow.datasets.get(principal.workspace_id, dataset_id)
+    if dataset is None:
+        raise NotFound(f"dataset {dataset_id} not found")
+    return dataset
+
+
+async def create_dataset(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    space_id: str,
+    name: str,
+    description: str,
+    format_type: int,
+    icon_file_id: str | None,
+    embedder: str,
+) -> Dataset:
+    """A dataset whose vectors come from ``embedder`` for good: changing the setting later affects only new
+    datasets, since vectors of two embedders cannot share an index."""
+    principal.require_writer()
+    principal.require_workspace(space_id)
+    if format_type != TEXT:
+        raise InvalidParams(f"format_type: only text datasets (0) are supported, not {format_type}")
+    await _check_icon(uow, principal, icon_file_id)
+    row = Dataset(
+        workspace_id=space_id,
+        name=_check_name(name, DATASET_NAME_LENGTH),
+        description=description,
+        format_type=format_type,
+        icon_file_id=icon_file_id,
+        config={"embedder": embedder},
+    )
+    return await uow.datasets.add(row)
+
+
+async def list_datasets(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    space_id: str,
+    name: str | None,
+    format_type: int | None,
+    page_num: int,
+    page_size: int,
+) -> tuple[Page[Dataset], dict[str, DocumentTotals]]:
+    """A page of datasets with their document totals (datasets without documents have no entry)."""
+    principal.require_workspace(space_id)
+    page = await uow.datasets.search(
+        space_id, name=name, format_type=format_type, page_num=page_num, page_size=page_size
+    )
+    return page, await uow.documents.totals(space_id, [dataset.id for dataset in page.items])
+
+
+def can_edit(principal: Principal) -> bool:
+    return principal.role in WRITER_ROLES
+
+
+async def update_dataset(
+    uow: UnitOfWork, principal: Principal, dataset_id: str, *, name: str, description: str, icon_file_id: str | None
+) -> Dataset:
+    """Coze replaces all three fields: one left out goes back to its default."""
+    principal.require_writer()
+    await get_dataset(uow, principal, dataset_id)
+    await _check_icon(uow, principal, icon_file_id)
+    dataset = await uow.datasets.update(
+        principal.workspace_id,
+        dataset_id,
+        name=_check_name(name, DATASET_NAME_LENGTH),
+        description=description,
+        icon_file_id=icon_file_id,
+    )
+    assert dataset is not None  # read above in this transaction
+    return dataset
+
+
+async def delete_dataset(uow: UnitOfWork, principal: Principal, dataset_id: str) -> None:
+    """Delete the row and its documents' rows (the database cascades); the caller then drops the folder."""
+    principal.require_writer()
+    if not await uow.datasets.delete(principal.workspace_id, dataset_id):
+        raise NotFound(f"dataset {dataset_id} not found")
+
+
+async def dataset_progress(
+    uow: UnitOfWork, principal: Principal, dataset_id: str, document_ids: list[str]
+) -> list[DatasetDocument]:
+    if not document_ids:
+        raise InvalidParams("document_ids: give at least one document id")
+    await get_dataset(uow, principal, dataset_id)
+    found = {d.id: d for d in await uow.documents.many(principal.workspace_id, document_ids)}
+    missing = [i for i in document_ids if i not in found or found[i].dataset_id != dataset_id]
+    if missing:
+        raise NotFound(f"documents not found in dataset {dataset_id}: {', '.join(missing)}")
+    return [found[i] for i in document_ids]
+
+
+# -- documents ---------------------------------------------------------------------------------------------
+def chunking_for(strategy: ChunkStrategy) -> ChunkingConfig:
+    """The engine's chunking for a Coze strategy; what it cannot honour is refused, not ignored."""
+    if strategy.chunk_type == 0:
+        return ChunkingConfig()
+    if strategy.chunk_type != 1:
+        raise InvalidParams(f"chunk_strategy.chunk_type: 0 (automatic) or 1 (custom), not {strategy.chunk_type}")
+    low, high = MAX_TOKENS
+    if strategy.max_tokens is None or not low <= strategy.max_tokens <= high:
+        raise InvalidParams(f"chunk_strategy.max_tokens: a custom strategy needs max_tokens in {low}..{high}")
+    if strategy.separator not in SEPARATORS:
+        raise InvalidParams(
+            f"chunk_strategy.separator: {strategy.separator!r} is not supported; the splitter cuts at paragraphs "
+            "('\\n\\n') and lines ('\\n'), then sentences, so only those two can be asked for"
+        )
+    return ChunkingConfig(
+        strategy="recursive",
+        chunk_size=strategy.max_tokens,
+        remove_extra_spaces=strategy.remove_extra_spaces,
+        remove_urls_emails=strategy.remove_urls_emails,
+    )
+
+
+def _settled_strategy(dataset: Dataset, asked: ChunkStrategy | None) -> ChunkStrategy:
+    """The dataset's strategy: set by its first upload and fixed after that, as in Coze; a later upload
+    may repeat it or leave it out, but asking for another one is an error rather than silently ignored."""
+    stored = dataset.config.get("chunk_strategy")
+    if stored is None:
+        strategy = asked or ChunkStrategy()
+        chunking_for(strategy)
+        return strategy
+    if asked is not None and asked.normalised() != stored:
+        raise InvalidParams(
+            f"chunk_strategy: this dataset already chunks with {stored}; the strategy is fixed by the first upload"
+        )
+    return ChunkStrategy(**stored)
+
+
+def _check_loopback(url: str) -> None:
+    """Only this machine's own addresses may be fetched: a server that fetches any URL it is handed can be
+    made to reach the networks behind it, and this deployment reaches no other network anyway."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise InvalidParams(f"web_url: not a valid URL ({exc})") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise InvalidParams("web_url: an http or https URL with a host")
+    host = parsed.host.lower()
+    with contextlib.suppress(ValueError):
+        if ipaddress.ip_address(host).is_loopback:
+            return
+    if host not in LOOPBACK_HOSTS:
+        raise InvalidParams(
+            f"web_url: remote fetching is disabled; only loopback addresses (127.0.0.0/8, ::1, localhost) can be "
+            f"fetched, not {parsed.host}. Upload the page as a file instead"
+        )
+
+
+def _file_type(value: str, where: str) -> str:
+    from plait.knowledge.loaders import SUPPORTED_EXTENSIONS
+
+    kind = value.strip().lower().lstrip(".")
+    if f".{kind}" not in SUPPORTED_EXTENSIONS:
+        known = ", ".join(extension[1:] for extension in SUPPORTED_EXTENSIONS)
+        raise InvalidParams(f"{where}: file type {value!r} is not supported; supported: {known}")
+    return kind
+
+
+def _decode(text: str, where: str, max_bytes: int) -> bytes:
+    if len(text) > (max_bytes + 2) // 3 * 4 + 4:  # refuse before decoding what is clearly too big
+        raise BodyTooLarge(f"{where}: the file is larger than {max_bytes} bytes")
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidParams(f"{where}: not valid base64") from None
+    if not data:
+        raise InvalidParams(f"{where}: the file is empty")
+    if len(data) > max_bytes:
+        raise BodyTooLarge(f"{where}: the file is larger than {max_bytes} bytes")
+    return data
+
+
+def _check_update_rule(rule: dict[str, Any], where: str) -> dict[str, Any]:
+    if rule.get("update_type", 0) != 0:
+        raise InvalidParams(f"{where}.update_type: automatic updates of web pages are not supported; use 0")
+    return {"update_type": 0, "update_interval": rule.get("update_interval") or 0}
+
+
+async def _accept(
+    uow: UnitOfWork,
+    principal: Principal,
+    dataset: Dataset,
+    new: NewDocument,
+    where: str,
+    *,
+    data_dir: Path,
+    max_bytes: int,
+) -> tuple[DatasetDocument, dict[str, Any]]:
+    """The row for one new document and what its ingestion needs (fields of `Pending` but the ids)."""
+    name = _check_name(new.name, DOCUMENT_NAME_LENGTH, f"{where}.name")
+    sources = [s for s in (new.file_base64, new.web_url, new.source_file_id) if s is not None]
+    if len(sources) != 1:
+        raise InvalidParams(f"{where}.source_info: give exactly one of file_base64, web_url or source_file_id")
+    row = DatasetDocument(
+        workspace_id=dataset.workspace_id,
+        dataset_id=dataset.id,
+        name=name,
+        status=PROCESSING,
+        progress=0,
+        update_rule=_check_update_rule(new.update_rule, where),
+    )
+    if new.file_base64 is not None:
+        kind = _file_type(new.file_type or "", f"{where}.source_info.file_type")
+        data = _decode(new.file_base64, f"{where}.source_info.file_base64", max_bytes)
+        row.source, row.size = {"type": kind, "document_source": LOCAL_FILE}, len(data)
+        return row, {"file_name": f"document.{kind}", "data": data}
+    if new.source_file_id is not None:
+        file = await uow.files.get(principal.workspace_id, new.source_file_id)
+        if file is None:
+            raise NotFound(f"{where}.source_info.source_file_id: file {new.source_file_id} not found")
+        kind = _file_type(PurePosixPath(file.name).suffix, f"{where}.source_info.source_file_id ({file.name})")
+        row.source = {"type": kind, "document_source": FILE_ID, "file_id": file.id}
+        row.size = file.bytes
+        return row, {"file_name": f"document.{kind}", "path": data_dir / file.path}
+    assert new.web_url is not None
+    _check_loopback(new.web_url)
+    row.source = {"type": "web", "document_source": WEB_PAGE, "url": new.web_url}
+    return row, {"file_name": name, "url": new.web_url}
+
+
+async def create_documents(
+    uow: UnitOfWork,
+    principal: Principal,
+    dataset_id: str,
+    documents: list[NewDocument],
+    *,
+    chunk_strategy: ChunkStrategy | None,
+    format_type: int | None,
+    data_dir: Path,
+    max_bytes: int,
+) -> tuple[list[DatasetDocument], IngestBatch]:
+    """Check and record the documents (status processing); the caller submits the batch after commit."""
+    principal.require_writer()
+    dataset = await get_dataset(uow, principal, dataset_id)
+    if not 1 <= len(documents) <= MAX_BATCH:
+        raise InvalidParams(f"document_bases: give 1 to {MAX_BATCH} documents")
+    if format_type not in (None, TEXT):
+        raise InvalidParams(f"format_type: only text documents (0) are supported, not {format_type}")
+    strategy = _settled_strategy(dataset, chunk_strategy)
+    accepted = [
+        await _accept(uow, principal, dataset, new, f"document_bases[{i}]", data_dir=data_dir, max_bytes=max_bytes)
+        for i, new in enumerate(documents)
+    ]
+    if "chunk_strategy" not in dataset.config:
+        settled = {**dataset.config, "chunk_strategy": strategy.normalised()}
+        await uow.datasets.update(principal.workspace_id, dataset.id, config=settled)
+    rows, items = [], []
+    for row, needs in accepted:
+        rows.append(await uow.documents.add(row))
+        items.append(Pending(document_id=row.id, workspace_id=row.workspace_id, **needs))
+    config = KnowledgeBaseConfig(name=dataset.id, embedder=dataset.config["embedder"], chunking=chunking_for(strategy))
+    return rows, IngestBatch(dataset_id=dataset.id, config=config, items=items)
+
+
+async def list_documents(
+    uow: UnitOfWork, principal: Principal, dataset_id: str, *, page_num: int, page_size: int
+) -> Page[DatasetDocument]:
+    await get_dataset(uow, principal, dataset_id)
+    return await uow.documents.for_dataset(principal.workspace_id, dataset_id, page_num=page_num, page_size=page_size)
+
+
+async def update_document(
+    uow: UnitOfWork, principal: Principal, document_id: str, *, name: str | None, update_rule: dict[str, Any] | None
+) -> DatasetDocument:
+    principal.require_writer()
+    values: dict[str, Any] = {}
+    if name is not None:
+        values["name"] = _check_name(name, DOCUMENT_NAME_LENGTH, "document_name")
+    if update_rule is not None:
+        values["update_rule"] = _check_update_rule(update_rule, "update_rule")
+    document = await uow.documents.update(principal.workspace_id, document_id, **values)
+    if document is None:
+        raise NotFound(f"document {document_id} not found")
+    return document
+
+
+async def delete_documents(uow: UnitOfWork, principal: Principal, document_ids: list[str]) -> dict[str, list[str]]:
+    """Delete the rows; the ids by dataset, for the caller to take out of the indexes after commit."""
+    principal.require_writer()
+    if not 1 <= len(document_ids) <= MAX_DELETE:
+        raise InvalidParams(f"document_ids: give 1 to {MAX_DELETE} document ids")
+    found = await uow.documents.many(principal.workspace_id, document_ids)
+    missing = sorted(set(document_ids) - {document.id for document in found})
+    if missing:
+        raise NotFound(f"documents not found: {', '.join(missing)}")
+    by_dataset: dict[str, list[str]] = defaultdict(list)
+    for document in found:
+        await uow.documents.delete(principal.workspace_id, document.id)
+        by_dataset[document.dataset_id].append(document.id)
+    return dict(by_dataset)
+
+
+# -- retrieval ---------------------------------------------------------------------------------------------
+async def search_datasets(
+    uow: UnitOfWork,
+    workspace_id: str,
+    dataset_ids: list[str],
+    query: str,
+    *,
+    indexes: DatasetIndexes,
+    top_k: int = 5,
+    strategy: int = 0,
+) -> list[Document]:
+    """The best ``top_k`` chunks of the workspace's datasets among ``dataset_ids`` (others are skipped, as
+    are datasets with nothing ingested), merged by score. ``strategy`` is Coze's search_strategy: 0 hybrid,
+    1 semantic (vectors), 20 full text (BM25). Only chunks of documents whose rows say done are returned, so
+    a document deleted a moment ago never answers."""
+    mode = SEARCH_MODES.get(strategy)
+    if mode is None:
+        raise InvalidParams(f"search_strategy: 0 (hybrid), 1 (semantic) or 20 (full text), not {strategy}")
+    if top_k < 1:
+        raise InvalidParams("top_k: at least 1")
+    if not query.strip():
+        return []
+    found: list[Document] = []
+    for dataset_id in dict.fromkeys(dataset_ids):
+        if await uow.datasets.get(workspace_id, dataset_id) is None:
+            continue
+        base = await indexes.base(dataset_id)
+        if base is not None:
+            found.extend(await base.search(query, mode=mode, top_k=top_k))
+    rows = await uow.documents.many(workspace_id, list({str(chunk.metadata.get("document_id")) for chunk in found}))
+    live = {row.id: row for row in rows if row.status == DONE}
+    results = []
+    for chunk in found:
+        row = live.get(str(chunk.metadata.get("document_id")))
+        if row is not None:
+            metadata = {**chunk.metadata, "dataset_id": row.dataset_id, "document_name": row.name}
+            results.append(dataclasses.replace(chunk, metadata=metadata))
+    results.sort(key=lambda chunk: chunk.score or 0.0, reverse=True)
+    return results[:top_k]

@@ -1,0 +1,75 @@
+"""What a bot's model sees: persona variables, knowledge, stored messages as model messages, context limits."""
+
+from __future__ import annotations
+
+import json
+
+from plait.platform.chat_prompt import fit, function_call_content, persona, system_message, text_of, to_messages
+from plait.schema import Document, Message, ToolCall
+from plait.store.models import Message as MessageRow
+
+
+def _row(role: str, kind: str, content: str, **meta: str) -> MessageRow:
+    return MessageRow(role=role, type=kind, content=content, content_type="text", meta_data=meta)
+
+
+def test_persona_fills_variables_and_leaves_unknown_braces() -> None:
+    config = {
+        "prompt": {"prompt": "You help {{ name }} in {{city}}; {{unknown}} stays; {not a var}."},
+        "variables": [
+            {"keyword": "name", "default_value": "a guest"},
+            {"keyword": "city", "default_value": "Paris"},
+            {"keyword": "off", "default_value": "x", "enable": False},
+        ],
+    }
+    assert persona(config, {"name": "Ada"}) == "You help Ada in Paris; {{unknown}} stays; {not a var}."
+
+
+def test_system_message_joins_persona_and_knowledge() -> None:
+    documents = [Document(content="Plait is fast.", metadata={"document_name": "facts.md"})]
+    (system,) = system_message({"prompt": {"prompt": "Be brief."}}, {}, documents)
+    assert system.role == "system" and system.text.startswith("Be brief.\n\nAnswer from the following knowledge")
+    assert "[1] (facts.md) Plait is fast." in system.text
+    assert system_message({}, {}, []) == []
+
+
+def test_stored_messages_become_model_messages() -> None:
+    call_a = function_call_content(ToolCall(id="a", name="f", arguments='{"x": 1}'))
+    call_b = function_call_content(ToolCall(id="b", name="g", arguments="not json"))
+    assert json.loads(call_a) == {"id": "a", "name": "f", "arguments": {"x": 1}}
+    rows = [
+        _row("user", "question", "q"),
+        _row("assistant", "function_call", call_a),
+        _row("assistant", "function_call", call_b),
+        _row("assistant", "tool_output", "1", tool_call_id="a"),
+        _row("assistant", "tool_output", "2", tool_call_id="b"),
+        _row("assistant", "verbose", "{}"),
+        _row("assistant", "answer", "done"),
+    ]
+    messages = to_messages(rows)
+    assert [m.role for m in messages] == ["user", "assistant", "tool", "tool", "assistant"]
+    assert [(c.id, c.name, c.arguments) for c in messages[1].tool_calls] == [
+        ("a", "f", '{"x": 1}'),
+        ("b", "g", "not json"),
+    ]
+    assert [m.tool_call_id for m in messages[2:4]] == ["a", "b"]
+
+
+def test_object_string_content_reads_as_text_with_files_named() -> None:
+    parts = [{"type": "text", "text": "look"}, {"type": "image", "file_url": "http://127.0.0.1/cat.png"}]
+    assert text_of("object_string", json.dumps(parts)) == "look\n[image: http://127.0.0.1/cat.png]"
+
+
+def test_fit_keeps_the_latest_rounds_within_budget() -> None:
+    history = []
+    for i in range(5):
+        history += [Message.user(f"q{i}"), Message.assistant(f"a{i}")]
+    history.append(Message.user("now"))
+    system = [Message.system("s")]
+    kept = fit(system, history, {"model_id": "scripted/echo", "context_round": 2})
+    assert [m.text for m in kept] == ["s", "q4", "a4", "now"]
+    long = [Message.user("word " * 3000), Message.assistant("ok"), Message.user("short")]
+    kept = fit(system, long, {"model_id": "local/gemma3-270m"})  # 2048 tokens of context
+    assert [m.text for m in kept] == ["s", "short"]
+    huge = [Message.user("word " * 5000)]
+    assert fit([], huge, {"model_id": "local/gemma3-270m"}) == huge  # the question is never dropped

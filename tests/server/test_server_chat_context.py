@@ -1,0 +1,104 @@
+"""What a bot sends its model, seen through ``scripted/prompt`` (which answers with its prompt): persona and
+variables, knowledge from the bot's datasets, the section's history, a cleared section, the draft for owners."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import httpx
+import pytest
+from cozepy import ChatStatus, Coze, DocumentBase, DocumentFormatType, DocumentSourceInfo, Message
+from server_harness import Running
+
+PERSONA = "You are {{role}} for {{company}}."
+MANUAL = "The Zephyr 3000 kettle must be descaled with citric acid every month."
+
+
+@pytest.fixture(scope="module")
+def dataset_id(coze: Coze, space_id: str) -> str:
+    dataset = coze.datasets.create(name="manuals", space_id=space_id, format_type=DocumentFormatType.DOCUMENT)
+    source = DocumentSourceInfo(file_base64=base64.b64encode(MANUAL.encode()).decode(), file_type="txt")
+    (document,) = coze.datasets.documents.create(
+        dataset_id=dataset.dataset_id, document_bases=[DocumentBase(name="zephyr.txt", source_info=source)]
+    )
+    deadline = time.monotonic() + 30
+    while coze.datasets.process(dataset_id=dataset.dataset_id, document_ids=[document.document_id])[0].status != 1:
+        assert time.monotonic() < deadline, "the document was not ingested"
+        time.sleep(0.1)
+    return dataset.dataset_id
+
+
+@pytest.fixture(scope="module")
+def bot_id(server: Running, token: str, coze: Coze, space_id: str, dataset_id: str) -> str:
+    bot_id = coze.bots.create(
+        space_id=space_id,
+        name="Support",
+        prompt_info={"prompt": PERSONA},
+        model_info_config={"model_id": "scripted/prompt", "context_round": 2},
+    ).bot_id
+    update = {
+        "bot_id": bot_id,
+        "variables": [
+            {"keyword": "role", "default_value": "a support agent"},
+            {"keyword": "company", "default_value": "Acme"},
+        ],
+        "knowledge": {"dataset_ids": [dataset_id], "auto_call": True, "search_strategy": 0},
+    }
+    answer = httpx.post(f"{server.base_url}/v1/bot/update", json=update, headers={"authorization": f"Bearer {token}"})
+    assert answer.json()["code"] == 0
+    coze.bots.publish(bot_id=bot_id)
+    return bot_id
+
+
+def _prompt(
+    coze: Coze, bot_id: str, text: str, conversation_id: str = "", **options: dict[str, str]
+) -> tuple[str, str]:
+    chat = coze.chat.create(
+        user_id="u",
+        bot_id=bot_id,
+        conversation_id=conversation_id or None,
+        additional_messages=[Message.build_user_question_text(text)],
+        **options,  # type: ignore[arg-type]
+    )
+    assert chat.status == ChatStatus.COMPLETED
+    messages = coze.chat.messages.list(conversation_id=chat.conversation_id, chat_id=chat.id)
+    return chat.conversation_id, next(m.content for m in messages if m.type == "answer")
+
+
+def test_the_persona_takes_variables_and_the_datasets_answer(coze: Coze, bot_id: str) -> None:
+    _, prompt = _prompt(coze, bot_id, "How often should the Zephyr kettle be descaled?")
+    system, question = prompt.split("\n\nuser: ")
+    assert system.startswith("system: You are a support agent for Acme.")
+    assert "(zephyr.txt) " + MANUAL in system
+    assert question == "How often should the Zephyr kettle be descaled?"
+    _, custom = _prompt(coze, bot_id, "hello", custom_variables={"role": "a pirate"})
+    assert custom.startswith("system: You are a pirate for Acme.")
+
+
+def test_history_is_kept_to_the_rounds_and_the_section(coze: Coze, bot_id: str) -> None:
+    earlier = []
+    for n in (1, 2, 3):
+        earlier += [Message.build_user_question_text(f"q{n}"), Message.build_assistant_answer(f"a{n}")]
+    conversation = coze.conversations.create(bot_id=bot_id, messages=earlier)
+    _, prompt = _prompt(coze, bot_id, "now", conversation.id)
+    assert prompt.split("\n\n")[-3:] == ["user: q3", "assistant: a3", "user: now"]  # context_round 2
+    assert "q2" not in prompt
+    coze.conversations.clear(conversation_id=conversation.id)
+    _, prompt = _prompt(coze, bot_id, "fresh", conversation.id)
+    assert [p for p in prompt.split("\n\n") if not p.startswith(("system:", "Answer from", "[1]"))] == ["user: fresh"]
+
+
+def test_owners_chat_with_drafts_others_need_a_published_version(server: Running, coze: Coze, space_id: str) -> None:
+    draft = coze.bots.create(
+        space_id=space_id,
+        name="Draft",
+        prompt_info={"prompt": "draft persona"},
+        model_info_config={"model_id": "scripted/prompt"},
+    ).bot_id
+    _, prompt = _prompt(coze, draft, "hi")
+    assert prompt.startswith("system: draft persona")
+    member_key = server.make_key("--user", "someone", "--role", "member")
+    member = server.coze(member_key)
+    with pytest.raises(Exception, match="has not been published"):
+        member.chat.create(user_id="u", bot_id=draft, additional_messages=[Message.build_user_question_text("hi")])

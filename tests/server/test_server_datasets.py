@@ -1,0 +1,400 @@
+"""The dataset and document endpoints as the unmodified cozepy SDK drives them, on SQLite and PostgreSQL, and
+the retrieval the chat runtime calls (``search_datasets``) over what they ingested."""
+
+from __future__ import annotations
+
+import base64
+import http.server
+import json
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import MAX_BODY
+from cozepy import Coze, CozeAPIError
+from cozepy.datasets import DocumentProgress
+from cozepy.datasets.documents import (
+    DocumentBase,
+    DocumentChunkStrategy,
+    DocumentFormatType,
+    DocumentSourceInfo,
+    DocumentUpdateRule,
+)
+from server_harness import Running
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from plait.platform.datasets import INTERRUPTED, DatasetIndexes, search_datasets
+from plait.settings import Settings
+from plait.store import UnitOfWork, create_engine, session_factory
+from plait.store.models import DatasetDocument
+
+GUIDE = "# Kettle guide\n\nDescale the kettle with citric acid every month.\n\n## Safety\n\nUnplug it before cleaning."
+NOTES = "Bicycle chains need oil after rain. Clean the chain with a rag first."
+
+
+@pytest.fixture(scope="module")
+def other(server: Running) -> Coze:
+    """A key of another workspace's owner (made here: the CLI cannot run inside an async test's loop)."""
+    return server.coze(server.make_key("--workspace", "Team B"))
+
+
+@pytest.fixture
+async def sessions(server: Running) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on the server's database, as the chat runtime holds them."""
+    settings = Settings.load(data_dir=Path(server.env["PLAIT_DATA_DIR"]), database_url=server.env["PLAIT_DATABASE_URL"])
+    engine = create_engine(settings.database_url)
+    try:
+        yield session_factory(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def indexes(server: Running, sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[DatasetIndexes]:
+    """Indexes over the server's data dir (the server's own live on its app state, out of a test's reach)."""
+    opened = DatasetIndexes(Path(server.env["PLAIT_DATA_DIR"]) / "datasets", sessions, max_bytes=MAX_BODY)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+def _text(content: str, file_type: str = "txt") -> DocumentSourceInfo:
+    return DocumentSourceInfo(file_base64=base64.b64encode(content.encode()).decode(), file_type=file_type)
+
+
+def _wait(coze: Coze, dataset_id: str, document_ids: list[str]) -> list[DocumentProgress]:
+    """Poll ``datasets.process`` as a client does until no document is processing."""
+    deadline = time.monotonic() + 30
+    while True:
+        progress = list(coze.datasets.process(dataset_id=dataset_id, document_ids=document_ids))
+        if all(p.status != 0 for p in progress) or time.monotonic() > deadline:
+            return progress
+        time.sleep(0.05)
+
+
+def _code(call: Callable[[], object]) -> tuple[int, str]:
+    with pytest.raises(CozeAPIError) as error:
+        call()
+    assert error.value.code is not None
+    return error.value.code, error.value.msg
+
+
+def _dataset(coze: Coze, space_id: str, name: str = "Manuals") -> str:
+    return coze.datasets.create(name=name, space_id=space_id, format_type=DocumentFormatType.DOCUMENT).dataset_id
+
+
+def test_dataset_lifecycle(server: Running, coze: Coze, space_id: str) -> None:
+    dataset_id = _dataset(coze, space_id, "Kitchen")
+    assert dataset_id.isdigit()
+    listed = coze.datasets.list(space_id=space_id, name="Kitch").items
+    assert [(d.dataset_id, d.name, d.space_id, d.status, d.doc_count, d.can_edit) for d in listed] == [
+        (dataset_id, "Kitchen", space_id, 1, 0, True)
+    ]
+    coze.datasets.update(dataset_id=dataset_id, name="Kitchen 2", description="appliances")
+    (updated,) = coze.datasets.list(space_id=space_id, name="Kitchen 2").items
+    assert (updated.name, updated.description) == ("Kitchen 2", "appliances")
+
+    created = coze.datasets.documents.create(
+        dataset_id=dataset_id, document_bases=[DocumentBase(name="guide", source_info=_text(GUIDE, "md"))]
+    )
+    assert _wait(coze, dataset_id, [created[0].document_id])[0].status == 1
+    folder = Path(server.env["PLAIT_DATA_DIR"]) / "datasets" / dataset_id
+    assert json.loads((folder / "config.json").read_text())["embedder"] == "hashing"
+    coze.datasets.delete(dataset_id=dataset_id)
+    assert coze.datasets.list(space_id=space_id, name="Kitchen").items == []
+    deadline = time.monotonic() + 10  # the folder goes after the response, once the delete committed
+    while folder.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not folder.exists()
+    assert _code(lambda: coze.datasets.delete(dataset_id=dataset_id))[0] == 4200
+
+
+def test_ingest_list_update_delete_documents(coze: Coze, space_id: str, tmp_path: Path) -> None:
+    dataset_id = _dataset(coze, space_id, "Ingest")
+    path = tmp_path / "bikes.md"
+    path.write_text(NOTES)
+    with path.open("rb") as handle:
+        file_id = coze.files.upload(file=handle).id
+    created = coze.datasets.documents.create(
+        dataset_id=dataset_id,
+        document_bases=[
+            DocumentBase(name="guide.md", source_info=_text(GUIDE, "md")),
+            DocumentBase(name="bikes", source_info=DocumentSourceInfo.build_file_id(file_id)),
+        ],
+        chunk_strategy=DocumentChunkStrategy.build_custom(max_tokens=200, separator="\n\n", remove_extra_spaces=True),
+    )
+    assert [(d.name, d.status, d.type, d.source_type) for d in created] == [
+        ("guide.md", 0, "md", 0),
+        ("bikes", 0, "md", 5),
+    ]
+    ids = [d.document_id for d in created]
+    progress = _wait(coze, dataset_id, ids)
+    assert [(p.document_id, p.status, p.progress) for p in progress] == [(ids[0], 1, 100), (ids[1], 1, 100)]
+
+    documents = coze.datasets.documents.list(dataset_id=dataset_id).items
+    assert [d.document_id for d in documents] == ids
+    assert all(d.slice_count >= 1 and d.char_count > 0 and d.status == 1 for d in documents)
+    assert documents[0].size == len(GUIDE.encode())
+    (dataset,) = coze.datasets.list(space_id=space_id, name="Ingest").items
+    assert dataset.doc_count == 2 and dataset.slice_count == sum(d.slice_count for d in documents)
+    assert dataset.chunk_strategy is not None and dataset.chunk_strategy.max_tokens == 200
+
+    coze.datasets.documents.update(document_id=ids[1], document_name="Bicycle care")
+    assert [d.name for d in coze.datasets.documents.list(dataset_id=dataset_id).items] == ["guide.md", "Bicycle care"]
+    # The same strategy again, or none, is fine; the first upload fixed it.
+    again = coze.datasets.documents.create(
+        dataset_id=dataset_id, document_bases=[DocumentBase(name="more", source_info=_text("Teapots too."))]
+    )
+    coze.datasets.documents.delete(document_ids=[ids[0], again[0].document_id])
+    assert [d.document_id for d in coze.datasets.documents.list(dataset_id=dataset_id).items] == [ids[1]]
+
+
+def test_failed_document_reports_why(coze: Coze, space_id: str) -> None:
+    dataset_id = _dataset(coze, space_id, "Broken")
+    created = coze.datasets.documents.create(
+        dataset_id=dataset_id,
+        document_bases=[
+            DocumentBase(name="fake.pdf", source_info=_text("not a pdf at all", "pdf")),
+            DocumentBase(name="fine", source_info=_text(NOTES)),
+        ],
+    )
+    failed, fine = _wait(coze, dataset_id, [d.document_id for d in created])
+    assert failed.status == 9 and failed.status_descript
+    assert fine.status == 1
+
+
+class _Page(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b"<html><head><title>Tea</title></head><body><p>Green tea wants water at 80 C.</p></body></html>"
+        self.send_response(200)
+        self.send_header("content-type", "text/html; charset=utf-8")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def page_url() -> Iterator[str]:
+    """A web page on loopback: the only place documents may be fetched from."""
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Page) as httpd:
+        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{httpd.server_address[1]}/tea.html"
+        finally:
+            httpd.shutdown()
+            thread.join()
+
+
+def test_web_page_on_loopback_only(coze: Coze, space_id: str, page_url: str) -> None:
+    dataset_id = _dataset(coze, space_id, "Web")
+    created = coze.datasets.documents.create(
+        dataset_id=dataset_id,
+        document_bases=[DocumentBase(name="tea", source_info=DocumentSourceInfo.build_web_page(page_url))],
+    )
+    assert (created[0].source_type, created[0].type) == (1, "web")
+    (progress,) = _wait(coze, dataset_id, [created[0].document_id])
+    assert (progress.status, progress.url) == (1, page_url), progress.status_descript
+    for url, words in (
+        ("https://example.com/page", "remote fetching is disabled"),
+        ("http://10.0.0.1/", "remote fetching is disabled"),
+        ("ftp://127.0.0.1/x", "http or https"),
+    ):
+        base = DocumentBase(name="far", source_info=DocumentSourceInfo.build_web_page(url))
+        code, msg = _code(
+            lambda base=base: coze.datasets.documents.create(dataset_id=dataset_id, document_bases=[base])
+        )
+        assert (code, words in msg) == (4000, True), msg
+
+
+async def test_search_datasets(
+    coze: Coze, other: Coze, space_id: str, sessions: async_sessionmaker[AsyncSession], indexes: DatasetIndexes
+) -> None:
+    kettles, bikes = _dataset(coze, space_id, "Kettles"), _dataset(coze, space_id, "Bikes")
+    first = coze.datasets.documents.create(
+        dataset_id=kettles, document_bases=[DocumentBase(name="kettle.md", source_info=_text(GUIDE, "md"))]
+    )
+    second = coze.datasets.documents.create(
+        dataset_id=bikes, document_bases=[DocumentBase(name="bikes.txt", source_info=_text(NOTES))]
+    )
+    _wait(coze, kettles, [first[0].document_id])
+    _wait(coze, bikes, [second[0].document_id])
+    foreign = _dataset(other, other.workspaces.list().items[0].id, "Foreign")
+
+    async with UnitOfWork(sessions) as uow:
+        for strategy in (0, 1, 20):
+            found = await search_datasets(
+                uow,
+                space_id,
+                [kettles, bikes, foreign, "404"],
+                "descale kettle citric acid",
+                indexes=indexes,
+                strategy=strategy,
+            )
+            assert found, strategy
+            assert found[0].metadata["dataset_id"] == kettles and found[0].metadata["document_name"] == "kettle.md"
+            assert found[0].score is not None
+            assert [f.score for f in found] == sorted((f.score or 0 for f in found), reverse=True)
+        chain = await search_datasets(uow, space_id, [kettles, bikes], "bicycle chain oil", indexes=indexes, top_k=1)
+        assert [(c.metadata["dataset_id"], c.metadata["document_id"]) for c in chain] == [
+            (bikes, second[0].document_id)
+        ]
+        assert await search_datasets(uow, space_id, [foreign], "kettle", indexes=indexes) == []
+        assert await search_datasets(uow, "0", [kettles], "kettle", indexes=indexes) == []  # another workspace
+        with pytest.raises(Exception, match="search_strategy"):
+            await search_datasets(uow, space_id, [kettles], "kettle", indexes=indexes, strategy=7)
+
+    coze.datasets.documents.delete(document_ids=[first[0].document_id])
+    async with UnitOfWork(sessions) as uow:
+        assert await search_datasets(uow, space_id, [kettles], "descale kettle", indexes=indexes, strategy=20) == []
+
+
+async def test_restart_fails_unfinished_documents(
+    server: Running, coze: Coze, space_id: str, sessions: async_sessionmaker[AsyncSession], indexes: DatasetIndexes
+) -> None:
+    dataset_id = _dataset(coze, space_id, "Restart")
+    async with UnitOfWork(sessions) as uow:
+        row = await uow.documents.add(
+            DatasetDocument(workspace_id=space_id, dataset_id=dataset_id, name="stuck", source={}, update_rule={})
+        )
+    orphan = indexes.root / "1234567890"
+    orphan.mkdir(parents=True)
+    await indexes.recover()
+    (progress,) = coze.datasets.process(dataset_id=dataset_id, document_ids=[row.id])
+    assert (progress.status, progress.status_descript) == (9, INTERRUPTED)
+    assert not orphan.exists()
+
+
+def test_bad_input(server: Running, token: str, coze: Coze, space_id: str) -> None:
+    dataset_id = _dataset(coze, space_id, "Strict")
+    documents = coze.datasets.documents
+
+    def create(*bases: DocumentBase, **options: object) -> Callable[[], object]:
+        return lambda: documents.create(dataset_id=dataset_id, document_bases=list(bases), **options)  # type: ignore[arg-type]
+
+    good = DocumentBase(name="ok", source_info=_text(NOTES))
+    cases: list[tuple[Callable[[], object], int, str]] = [
+        (
+            lambda: coze.datasets.create(name=" ", space_id=space_id, format_type=DocumentFormatType.DOCUMENT),
+            4000,
+            "name",
+        ),
+        (
+            lambda: coze.datasets.create(name="x" * 101, space_id=space_id, format_type=DocumentFormatType.DOCUMENT),
+            4000,
+            "name",
+        ),
+        (
+            lambda: coze.datasets.create(name="img", space_id=space_id, format_type=DocumentFormatType.IMAGE),
+            4000,
+            "format_type",
+        ),
+        (
+            lambda: coze.datasets.create(name="x", space_id="42", format_type=DocumentFormatType.DOCUMENT),
+            4200,
+            "workspace",
+        ),
+        (lambda: coze.datasets.create(name="x", space_id=space_id, format_type=0, icon_file_id="42"), 4200, "file"),  # type: ignore[arg-type]
+        (lambda: coze.datasets.update(dataset_id="42", name="x"), 4200, "dataset"),
+        (lambda: coze.datasets.update(dataset_id=dataset_id, name=""), 4000, "name"),
+        (lambda: coze.datasets.process(dataset_id=dataset_id, document_ids=[]), 4000, "document_ids"),
+        (lambda: coze.datasets.process(dataset_id=dataset_id, document_ids=["42"]), 4200, "42"),
+        (lambda: documents.create(dataset_id="42", document_bases=[good]), 4200, "dataset"),
+        (create(), 4000, "document_bases"),
+        (create(*[good] * 11), 4000, "document_bases"),
+        (create(DocumentBase(name="", source_info=_text(NOTES))), 4000, "name"),
+        (
+            create(DocumentBase(name="b", source_info=DocumentSourceInfo(file_base64="%%%", file_type="txt"))),
+            4000,
+            "base64",
+        ),
+        (
+            create(DocumentBase(name="e", source_info=DocumentSourceInfo(file_base64="", file_type="txt"))),
+            4000,
+            "empty",
+        ),
+        (create(DocumentBase(name="t", source_info=_text(NOTES, "exe"))), 4000, "file_type"),
+        (create(DocumentBase(name="n", source_info=DocumentSourceInfo())), 4000, "exactly one"),
+        (create(DocumentBase(name="f", source_info=DocumentSourceInfo.build_file_id("42"))), 4200, "file 42"),
+        (create(good, format_type=DocumentFormatType.SPREADSHEET), 4000, "format_type"),
+        (create(good, chunk_strategy=DocumentChunkStrategy(chunk_type=3)), 4000, "chunk_type"),
+        (create(good, chunk_strategy=DocumentChunkStrategy.build_custom(50, "\n")), 4000, "max_tokens"),
+        (create(good, chunk_strategy=DocumentChunkStrategy.build_custom(500, "###")), 4000, "separator"),
+        (
+            create(
+                DocumentBase(name="u", source_info=_text(NOTES), update_rule=DocumentUpdateRule.build_auto_update(24))
+            ),
+            4000,
+            "update_type",
+        ),
+        (lambda: documents.update(document_id="42", document_name="x"), 4200, "42"),
+        (lambda: documents.delete(document_ids=["42"]), 4200, "42"),
+        (lambda: documents.delete(document_ids=[]), 4000, "document_ids"),
+        (lambda: list(documents.list(dataset_id="42")), 4200, "dataset"),
+    ]
+    for call, code, words in cases:
+        got, msg = _code(call)
+        assert (got, words in msg) == (code, True), (code, words, got, msg)
+    assert coze.datasets.documents.list(dataset_id=dataset_id).items == []  # nothing half-made
+
+    created = documents.create(dataset_id=dataset_id, document_bases=[good])
+    _wait(coze, dataset_id, [created[0].document_id])
+    code, msg = _code(lambda: documents.update(document_id=created[0].document_id, document_name=" "))
+    assert code == 4000 and "document_name" in msg
+    code, msg = _code(create(good, chunk_strategy=DocumentChunkStrategy.build_custom(500, "\n")))
+    assert code == 4000 and "fixed by the first upload" in msg
+
+    huge = base64.b64encode(b"x" * MAX_BODY).decode()
+    body = {
+        "dataset_id": dataset_id,
+        "document_bases": [{"name": "big", "source_info": {"file_base64": huge, "file_type": "txt"}}],
+    }
+    response = httpx.post(
+        f"{server.base_url}/open_api/knowledge/document/create", json=body, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert (response.status_code, response.json()["code"]) == (413, 4001)
+
+
+def test_workspace_isolation_and_roles(server: Running, coze: Coze, other: Coze, space_id: str) -> None:
+    dataset_id = _dataset(coze, space_id, "Private")
+    created = coze.datasets.documents.create(
+        dataset_id=dataset_id, document_bases=[DocumentBase(name="secret", source_info=_text(NOTES))]
+    )
+    document_id = created[0].document_id
+    _wait(coze, dataset_id, [document_id])
+    other_space = other.workspaces.list().items[0].id
+    assert other_space != space_id
+    good = DocumentBase(name="intruder", source_info=_text(NOTES))
+    for call in (
+        lambda: other.datasets.list(space_id=space_id),
+        lambda: other.datasets.create(name="x", space_id=space_id, format_type=DocumentFormatType.DOCUMENT),
+        lambda: other.datasets.update(dataset_id=dataset_id, name="taken"),
+        lambda: other.datasets.delete(dataset_id=dataset_id),
+        lambda: other.datasets.process(dataset_id=dataset_id, document_ids=[document_id]),
+        lambda: other.datasets.documents.create(dataset_id=dataset_id, document_bases=[good]),
+        lambda: list(other.datasets.documents.list(dataset_id=dataset_id)),
+        lambda: other.datasets.documents.update(document_id=document_id, document_name="taken"),
+        lambda: other.datasets.documents.delete(document_ids=[document_id]),
+    ):
+        assert _code(call)[0] == 4200
+    assert dataset_id not in [d.dataset_id for d in other.datasets.list(space_id=other_space).items]
+
+    viewer = server.coze(server.make_key("--user", "vera", "--role", "viewer"))
+    assert [d.document_id for d in viewer.datasets.documents.list(dataset_id=dataset_id).items] == [document_id]
+    for call in (
+        lambda: viewer.datasets.create(name="no", space_id=space_id, format_type=DocumentFormatType.DOCUMENT),
+        lambda: viewer.datasets.update(dataset_id=dataset_id, name="no"),
+        lambda: viewer.datasets.delete(dataset_id=dataset_id),
+        lambda: viewer.datasets.documents.create(dataset_id=dataset_id, document_bases=[good]),
+        lambda: viewer.datasets.documents.update(document_id=document_id, document_name="no"),
+        lambda: viewer.datasets.documents.delete(document_ids=[document_id]),
+    ):
+        assert _code(call)[0] == 4101
+    assert coze.datasets.documents.list(dataset_id=dataset_id).items[0].name == "secret"

@@ -159,7 +159,7 @@ class ChatRunner:
             if job.auto_save:
                 uow.session.add_all(rows)
             if chat_fields:
-                await uow.chats.set(job.chat.workspace_id, job.chat.id, **chat_fields)
+                await uow.chats.settle(job.chat.workspace_id, job.chat.id, **chat_fields)
 
     async def _pause(self, run: Run, paused: Paused) -> None:
         calls = [_call_view(call) for call in paused.calls]

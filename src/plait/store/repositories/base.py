@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, delete, func, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plait.store.base import Base
@@ -61,12 +61,6 @@ class ScopedRepository(Generic[M]):
             setattr(row, name, value)
         await self.session.flush()
         return row
-
-    async def set(self, workspace_id: str, id: str, /, **values: Any) -> bool:
-        """Set columns with one UPDATE, without loading the row (hot paths); False when it is not there."""
-        statement = update(self.model).where(self.model.workspace_id == workspace_id, self.model.id == id)
-        result = await self.session.execute(statement.values(**values).execution_options(synchronize_session=False))
-        return bool(getattr(result, "rowcount", 0))
 
     async def delete(self, workspace_id: str, id: str) -> bool:
         """Delete one row (the database cascades to its children); False when it was not there."""

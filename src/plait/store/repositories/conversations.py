@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+
+from sqlalchemy import update
 
 from plait.store.models import Chat, Conversation, Message, Section
 from plait.store.repositories.base import Page, ScopedRepository
@@ -92,6 +94,17 @@ class MessageRepository(ScopedRepository[Message]):
 
 class ChatRepository(ScopedRepository[Chat]):
     model = Chat
+
+    async def settle(self, workspace_id: str, chat_id: str, **values: Any) -> bool:
+        """Move a running chat on (to completed, failed...); False when it no longer runs, e.g. another worker
+        canceled it meanwhile: the cancel stands."""
+        statement = (
+            update(Chat)
+            .where(Chat.workspace_id == workspace_id, Chat.id == chat_id, Chat.status == "in_progress")
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(await self.session.execute(statement), "rowcount", 0))
 
     async def find(self, workspace_id: str, conversation_id: str, chat_id: str) -> Chat | None:
         """A chat by id within its conversation, as ``chat.retrieve`` names it."""

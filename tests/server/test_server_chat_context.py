@@ -8,7 +8,7 @@ import time
 
 import httpx
 import pytest
-from cozepy import ChatStatus, Coze, DocumentBase, DocumentFormatType, DocumentSourceInfo, Message
+from cozepy import ChatEventType, ChatStatus, Coze, DocumentBase, DocumentFormatType, DocumentSourceInfo, Message
 from server_harness import Running
 
 PERSONA = "You are {{role}} for {{company}}."
@@ -102,3 +102,52 @@ def test_owners_chat_with_drafts_others_need_a_published_version(server: Running
     member = server.coze(member_key)
     with pytest.raises(Exception, match="has not been published"):
         member.chat.create(user_id="u", bot_id=draft, additional_messages=[Message.build_user_question_text("hi")])
+
+
+def test_without_auto_call_the_model_searches_the_datasets_as_a_tool(
+    server: Running, token: str, coze: Coze, space_id: str, dataset_id: str
+) -> None:
+    bot_id = coze.bots.create(
+        space_id=space_id, name="Searcher", model_info_config={"model_id": "scripted/tools"}
+    ).bot_id
+    knowledge = {"dataset_ids": [dataset_id], "auto_call": False, "search_strategy": 20}
+    answer = httpx.post(
+        f"{server.base_url}/v1/bot/update",
+        json={"bot_id": bot_id, "knowledge": knowledge},
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert answer.json()["code"] == 0
+    chat = coze.chat.create(
+        user_id="u",
+        bot_id=bot_id,
+        additional_messages=[Message.build_user_question_text('call search_knowledge {"query": "Zephyr descaled"}')],
+    )
+    assert chat.status == ChatStatus.COMPLETED
+    messages = coze.chat.messages.list(conversation_id=chat.conversation_id, chat_id=chat.id)
+    assert [m.type for m in messages] == ["question", "function_call", "tool_output", "answer"]
+    assert MANUAL in messages[2].content and MANUAL in messages[3].content
+    _, prompt = _prompt(coze, bot_id, "no search")  # without auto_call nothing is retrieved up front
+    assert prompt == "no search"
+
+
+def test_suggest_reply_adds_follow_up_questions(server: Running, token: str, coze: Coze, space_id: str) -> None:
+    bot_id = coze.bots.create(
+        space_id=space_id,
+        name="Suggester",
+        model_info_config={"model_id": "scripted/echo"},
+        suggest_reply_info={"reply_mode": "enable"},
+    ).bot_id
+    events = list(
+        coze.chat.stream(user_id="u", bot_id=bot_id, additional_messages=[Message.build_user_question_text("hi")])
+    )
+    completed = [e.message for e in events if e.event == ChatEventType.CONVERSATION_MESSAGE_COMPLETED]
+    # scripted/echo "suggests" the last message it was sent: the exchange, one line each
+    assert [(m.type, m.content) for m in completed if m.type == "follow_up"] == [
+        ("follow_up", "Question: hi"),
+        ("follow_up", "Answer: hi"),
+    ]
+    assert [m.type for m in completed] == ["answer", "verbose", "follow_up", "follow_up"]
+    assert events[-1].event == ChatEventType.CONVERSATION_CHAT_COMPLETED
+    chat = events[-1].chat
+    stored = coze.chat.messages.list(conversation_id=chat.conversation_id, chat_id=chat.id)
+    assert [m.type for m in stored] == ["question", "answer", "follow_up", "follow_up"]

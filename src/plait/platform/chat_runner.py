@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,9 +20,10 @@ from plait.agents import AnswerDelta, Answered, Paused, ReactAgent, ToolCallsMad
 from plait.components import ChatModel
 from plait.models.registry import default_registry
 from plait.platform.chat_events import ChatEvent, EventKind, EventLog
+from plait.platform.chat_knowledge import BotKnowledge
 from plait.platform.chat_prompt import fit, function_call_content, system_message
 from plait.platform.chats import ChatJob
-from plait.platform.datasets import DatasetIndexes, search_datasets
+from plait.platform.datasets import DatasetIndexes
 from plait.platform.views import chat_view, message_view
 from plait.schema import Document, Message, ToolCall, ToolSpec, Usage
 from plait.store import UnitOfWork, new_id
@@ -31,6 +33,12 @@ from plait.store.models import Message as MessageRow
 
 ModelSource = Callable[[str], ChatModel]
 MODEL_OPTIONS = ("temperature", "max_tokens", "top_p")
+SUGGEST_PROMPT = (
+    "Suggest up to three short questions the user could ask next about this exchange, one per line, "
+    "in the user's language, without numbering or any other text."
+)
+MAX_FOLLOW_UPS = 3
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s*")
 VERBOSE_FINISH = '{"msg_type":"generate_answer_finish","data":"","from_module":null,"from_unit":null}'
 
 
@@ -98,8 +106,9 @@ class ChatRunner:
         _emit(run, "conversation.chat.in_progress", chat_view(chat))
         answer = _Answer(job)
         try:
-            agent = await self._agent(job)
-            async for event in agent.run(await self._prompt(job)):
+            knowledge = self._knowledge(job)
+            agent = self._agent(job, knowledge)
+            async for event in agent.run(await self._prompt(job, knowledge)):
                 if isinstance(event, AnswerDelta):
                     _emit(run, "conversation.message.delta", answer.delta(event))
                 elif isinstance(event, ToolCallsMade):
@@ -122,7 +131,12 @@ class ChatRunner:
             failure = {"code": getattr(exc, "code", 5000), "msg": f"{type(exc).__name__}: {exc}"}
             await asyncio.shield(self._end(run, "failed", answer.partial(), last_error=failure))
 
-    async def _agent(self, job: ChatJob) -> ReactAgent:
+    def _knowledge(self, job: ChatJob) -> BotKnowledge | None:
+        if self._datasets is None:
+            return None
+        return BotKnowledge.of(job.config, job.chat.workspace_id, self._sessions, self._datasets)
+
+    def _agent(self, job: ChatJob, knowledge: BotKnowledge | None) -> ReactAgent:
         model_info = job.config.get("model_info") or {}
         options = {key: model_info[key] for key in MODEL_OPTIONS if model_info.get(key) is not None}
         tools = [
@@ -131,25 +145,16 @@ class ChatRunner:
         ]
         known = {tool.name for tool in tools}
         tools += [tool for tool in job.client_tools if tool.name not in known]  # the request's own (OpenAI)
-        return ReactAgent(self._models(model_info["model_id"]), client_tools=tools, options=options)
+        own = [knowledge] if knowledge is not None and not knowledge.auto_call else []
+        model = self._models(model_info["model_id"])
+        return ReactAgent(model, tools=own, client_tools=tools, options=options)
 
-    async def _prompt(self, job: ChatJob) -> list[Message]:
-        history = job.history
-        knowledge = job.config.get("knowledge") or {}
+    async def _prompt(self, job: ChatJob, knowledge: BotKnowledge | None) -> list[Message]:
         documents: list[Document] = []
-        if self._datasets is not None and knowledge.get("dataset_ids") and history:
-            strategy = int(knowledge.get("search_strategy", 0))
-            async with UnitOfWork(self._sessions) as uow:
-                documents = await search_datasets(
-                    uow,
-                    job.chat.workspace_id,
-                    knowledge["dataset_ids"],
-                    history[-1].text,
-                    indexes=self._datasets,
-                    strategy=strategy,
-                )
+        if knowledge is not None and knowledge.auto_call and job.history:
+            documents = await knowledge.search(job.history[-1].text)
         system = system_message(job.config, job.custom_variables, documents)
-        return fit(system, history, job.config.get("model_info") or {})
+        return fit(system, job.history, job.config.get("model_info") or {})
 
     async def _save(self, job: ChatJob, rows: list[MessageRow], **chat_fields: Any) -> None:
         """Insert messages (when the chat saves its history) and set chat fields, in one transaction."""
@@ -171,15 +176,34 @@ class ChatRunner:
         _emit(run, "done")
 
     async def _finish(self, run: Run, answer: MessageRow | None) -> None:
+        follow_ups = await self._follow_ups(run.job, answer) if answer is not None else []
         fields = {"status": "completed", "completed_at": now(), "usage": run.job.chat.usage}
-        await self._save(run.job, [answer] if answer else [], **fields)
+        await self._save(run.job, [answer, *follow_ups] if answer else [], **fields)
         _apply(run.chat, **fields)
         if answer is not None:
             _emit(run, "conversation.message.completed", message_view(answer))
             verbose = _Answer(run.job).extra("verbose", VERBOSE_FINISH)
             _emit(run, "conversation.message.completed", message_view(verbose))
+        for follow_up in follow_ups:
+            _emit(run, "conversation.message.completed", message_view(follow_up))
         _emit(run, "conversation.chat.completed", chat_view(run.chat))
         _emit(run, "done")
+
+    async def _follow_ups(self, job: ChatJob, answer: MessageRow) -> list[MessageRow]:
+        """Questions the user might ask next, when the bot's suggest-reply mode says so (Coze's follow_up)."""
+        suggest = job.config.get("suggest_reply") or {}
+        mode = suggest.get("reply_mode", "disable")
+        if mode == "disable":
+            return []
+        instruction = suggest.get("customized_prompt") if mode == "customized" else ""
+        question = job.history[-1].text if job.history else ""
+        prompt = [
+            Message.system(instruction or SUGGEST_PROMPT),
+            Message.user(f"Question: {question}\nAnswer: {answer.content}"),
+        ]
+        reply = await self._models(job.config["model_info"]["model_id"]).generate(prompt)
+        lines = [_BULLET.sub("", line).strip() for line in reply.text.splitlines()]
+        return [_Answer(job).extra("follow_up", line) for line in lines if line][:MAX_FOLLOW_UPS]
 
     async def _end(
         self, run: Run, status: str, partial: MessageRow | None, *, last_error: dict[str, Any] | None = None
@@ -205,9 +229,15 @@ class _Answer:
         self.reset()
 
     def reset(self) -> None:
-        self.id = new_id()
+        self._id: str | None = None  # taken at the first delta, so the answer sorts after tool messages
         self.text: list[str] = []
         self.reasoning: list[str] = []
+
+    @property
+    def id(self) -> str:
+        if self._id is None:
+            self._id = new_id()
+        return self._id
 
     def delta(self, delta: AnswerDelta) -> dict[str, Any]:
         self.text.append(delta.text)

@@ -1,0 +1,70 @@
+"""A bot's datasets as its chats use them: searched for every question before the model answers (Coze's
+``auto_call``), or offered to the model as a tool it calls when it wants to (``auto_call`` false)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from plait.platform.chat_prompt import knowledge_block
+from plait.platform.datasets import DatasetIndexes, search_datasets
+from plait.schema import Document, ToolSpec
+from plait.store import UnitOfWork
+
+TOOL = ToolSpec(
+    name="search_knowledge",
+    description="Search the knowledge bases of this assistant for passages that answer a question.",
+    parameters={
+        "type": "object",
+        "properties": {"query": {"type": "string", "description": "What to look for, in a few words."}},
+        "required": ["query"],
+    },
+)
+
+
+@dataclass(slots=True, kw_only=True)
+class BotKnowledge:
+    sessions: async_sessionmaker[AsyncSession]
+    indexes: DatasetIndexes
+    workspace_id: str
+    dataset_ids: list[str]
+    strategy: int
+    auto_call: bool
+    spec: ToolSpec = field(default_factory=lambda: TOOL)  # as a tool (the Tool protocol)
+
+    @classmethod
+    def of(
+        cls,
+        config: Mapping[str, Any],
+        workspace_id: str,
+        sessions: async_sessionmaker[AsyncSession],
+        indexes: DatasetIndexes,
+    ) -> BotKnowledge | None:
+        """The bot's knowledge, or None when it has no datasets."""
+        knowledge = config.get("knowledge") or {}
+        if not knowledge.get("dataset_ids"):
+            return None
+        return cls(
+            sessions=sessions,
+            indexes=indexes,
+            workspace_id=workspace_id,
+            dataset_ids=list(knowledge["dataset_ids"]),
+            strategy=int(knowledge.get("search_strategy", 0)),
+            auto_call=bool(knowledge.get("auto_call", True)),
+        )
+
+    async def search(self, query: str) -> list[Document]:
+        async with UnitOfWork(self.sessions) as uow:
+            return await search_datasets(
+                uow, self.workspace_id, self.dataset_ids, query, indexes=self.indexes, strategy=self.strategy
+            )
+
+    async def call(self, arguments: Mapping[str, Any]) -> Any:
+        """The tool: the passages found, numbered with their sources, or a plain "nothing found"."""
+        query = arguments.get("query")
+        if not isinstance(query, str) or not query.strip():
+            raise ValueError("query must be a non-empty string")
+        return knowledge_block(await self.search(query)) or "No passage of the knowledge bases matches."

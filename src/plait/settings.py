@@ -83,6 +83,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_upload_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
     default_model: str = "local/gemma3-270m"  # the model of the assistant a first start creates
+    auth_cache_seconds: float = Field(default=5.0, ge=0)  # how long a worker trusts a key it checked
     chat_wait_seconds: float = Field(default=30.0, ge=0)  # a non-streamed chat answers when done or after this
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     # The embedder of new datasets (each keeps the one it was created with). "hashing" needs no model: tests.

@@ -53,6 +53,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         database_url=env["PLAIT_DATABASE_URL"],
         max_body_bytes=MAX_BODY,
         embedder="hashing",  # datasets embed with no model, instantly
+        auth_cache_seconds=0,  # a revoked key fails at once (test_server_process covers the cache)
         max_upload_bytes=MAX_UPLOAD,
     )
     port = _free_port()

@@ -15,6 +15,7 @@ import copy
 import itertools
 import json
 import re
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ Reply = str | Message | BaseException | Callable[[Sequence[Message]], "str | Mes
 
 _TOKEN = re.compile(r"\s*\S+(?:\s+\Z)?|\s+")  # a word with the space before it; trailing space joins the last
 _ids = itertools.count(1)
+RECORDED_CALLS = 1000
 
 
 class ScriptExhausted(PlaitError):
@@ -64,8 +66,9 @@ class ScriptedChatModel(ToolBinding):
 
     @property
     def calls(self) -> list[list[Message]]:
-        """Every conversation the model (and its ``with_tools`` copies) answered, for assertions."""
-        return self.script.calls
+        """The conversations the model (and its ``with_tools`` copies) answered, the latest
+        ``RECORDED_CALLS``, for assertions."""
+        return list(self.script.calls)
 
     @classmethod
     def echo(cls, **options: Any) -> ScriptedChatModel:
@@ -133,14 +136,17 @@ class _Script:
     replies: list[Reply]
     loop: bool
     position: int = 0
-    calls: list[list[Message]] = field(default_factory=list)
+    count: int = 0
+    # the latest conversations only: a looping script serving a long-lived server must not grow without end
+    calls: deque[list[Message]] = field(default_factory=lambda: deque(maxlen=RECORDED_CALLS))
 
     def next(self, messages: Sequence[Message], model_id: str) -> Reply:
         self.calls.append(list(messages))
+        self.count += 1
         if self.position >= len(self.replies):
             if not self.loop or not self.replies:
                 raise ScriptExhausted(
-                    f"{model_id}: called {len(self.calls)} times but the script has {len(self.replies)} replies"
+                    f"{model_id}: called {self.count} times but the script has {len(self.replies)} replies"
                 )
             self.position = 0
         reply = self.replies[self.position]

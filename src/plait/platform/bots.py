@@ -7,6 +7,7 @@ the platform checks what it can (the model id's provider) and stores the rest as
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,9 @@ CONFIG_FIELDS = {
 }
 LIST_FIELDS = {"plugin_id_list": "id_list", "workflow_id_list": "ids"}  # stored as the bare list
 TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+SNAPSHOT_CACHE_SIZE = 1024
+# Published versions never change, so every chat of a process need not read its bot's snapshot again.
+_snapshots: dict[tuple[str, str], dict[str, Any]] = {}
 DEFAULT_BOT_NAME = "Plait Assistant"
 DEFAULT_PERSONA = "You are Plait Assistant, a helpful and concise assistant. Answer in the language of the question."
 PUBLISH_STATUS = {"all": None, "published_online": True, "published_draft": True, "unpublished_draft": False}
@@ -53,12 +57,12 @@ class BotList:
     total: int
 
 
-def check_model_id(model_id: str) -> None:
-    """Reject ids the model registry could never build, with the registry's own explanation."""
+def check_model_id(model_id: str, workspace_providers: Collection[str] = ()) -> None:
+    """Reject ids no registry of the workspace could build, naming the providers it has."""
     provider, _, name = model_id.partition("/")
     if not provider or not name:
         raise InvalidParams(f"model_info_config.model_id: {model_id!r}: model ids look like provider/model")
-    known = sorted(p.name for p in default_registry().providers)
+    known = sorted({p.name for p in default_registry().providers} | set(workspace_providers))
     if provider not in known:
         raise InvalidParams(
             f"model_info_config.model_id: unknown provider {provider!r}; known providers: {', '.join(known)}"
@@ -79,7 +83,7 @@ def check_tools(tools: list[dict[str, Any]]) -> None:
             raise InvalidParams(f"tools[{index}].parameters: a JSON Schema of type object")
 
 
-def _columns(fields: dict[str, Any]) -> dict[str, Any]:
+async def _columns(uow: UnitOfWork, workspace_id: str, fields: dict[str, Any]) -> dict[str, Any]:
     """Coze request fields (None: not given) to column values."""
     values: dict[str, Any] = {}
     for field, column in CONFIG_FIELDS.items():
@@ -87,7 +91,8 @@ def _columns(fields: dict[str, Any]) -> dict[str, Any]:
         if value is None:
             continue
         if field == "model_info_config":
-            check_model_id(value["model_id"])
+            providers = [config.name for config in await uow.model_configs.all(workspace_id)]
+            check_model_id(value["model_id"], providers)
         if field == "tools":
             check_tools(value)
         values[column] = value.get(LIST_FIELDS[field]) or [] if field in LIST_FIELDS else value
@@ -108,7 +113,7 @@ async def _get(uow: UnitOfWork, principal: Principal, bot_id: str) -> Bot:
 async def create_bot(uow: UnitOfWork, principal: Principal, space_id: str, fields: dict[str, Any]) -> Bot:
     principal.require_workspace(space_id)
     principal.require_writer()
-    values = {"prompt": {"prompt": ""}, **_columns(fields)}
+    values = {"prompt": {"prompt": ""}, **await _columns(uow, space_id, fields)}
     if not values.get("name"):
         raise InvalidParams("name: must not be empty")
     return await uow.bots.add(Bot(workspace_id=space_id, owner_user_id=principal.user_id, **values))
@@ -117,7 +122,7 @@ async def create_bot(uow: UnitOfWork, principal: Principal, space_id: str, field
 async def update_bot(uow: UnitOfWork, principal: Principal, bot_id: str, fields: dict[str, Any]) -> Bot:
     principal.require_writer()
     await _get(uow, principal, bot_id)
-    values = _columns(fields)
+    values = await _columns(uow, principal.workspace_id, fields)
     if "name" in values and not values["name"]:
         raise InvalidParams("name: must not be empty")
     bot = await uow.bots.update(principal.workspace_id, bot_id, **values)
@@ -149,10 +154,18 @@ async def get_bot(uow: UnitOfWork, principal: Principal, bot_id: str, *, publish
     bot = await _get(uow, principal, bot_id)
     if not published:
         return BotRecord(bot=bot, config=_draft(bot), version=bot.published_version)
-    version = await uow.bot_versions.find(bot.workspace_id, bot.id)
-    if version is None:
+    if bot.published_version is None:
         raise NotFound(f"bot {bot_id} has not been published")
-    return BotRecord(bot=bot, config=dict(version.snapshot), version=version.version)
+    key = (bot.id, bot.published_version)
+    snapshot = _snapshots.get(key)
+    if snapshot is None:
+        version = await uow.bot_versions.find(bot.workspace_id, bot.id, bot.published_version)
+        if version is None:
+            raise NotFound(f"bot {bot_id} has not been published")
+        snapshot = _snapshots[key] = version.snapshot
+        if len(_snapshots) > SNAPSHOT_CACHE_SIZE:
+            _snapshots.pop(next(iter(_snapshots)))
+    return BotRecord(bot=bot, config=dict(snapshot), version=bot.published_version)
 
 
 async def list_bots(

@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from plait.models.tokens import count_message_tokens
 from plait.schema import Document, Message, ToolCall
-from plait.store.models import Message as MessageRow
 
 DEFAULT_ROUNDS = 20
 DEFAULT_MAX_TOKENS = 512
@@ -46,7 +45,17 @@ def system_message(
     return [Message.system(text)] if text else []
 
 
-def to_messages(rows: Sequence[MessageRow]) -> list[Message]:
+class StoredMessage(Protocol):
+    """A saved message as the prompt reads it: a row, or the history columns of one."""
+
+    role: str
+    type: str
+    content: str
+    content_type: str
+    meta_data: dict[str, Any]
+
+
+def to_messages(rows: Sequence[StoredMessage]) -> list[Message]:
     """Stored messages as model messages: questions, answers, tool calls (consecutive ones join one assistant
     turn) and tool outputs; verbose and follow-up messages are for people, not the model."""
     messages: list[Message] = []
@@ -88,11 +97,23 @@ def function_call_content(call: ToolCall) -> str:
     return json.dumps({"id": call.id, "name": call.name, "arguments": arguments}, ensure_ascii=False)
 
 
-def _tool_call(row: MessageRow) -> ToolCall:
+def _tool_call(row: StoredMessage) -> ToolCall:
     data = json.loads(row.content)
     arguments = data.get("arguments", {})
     text = arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
     return ToolCall(id=data.get("id", ""), name=data.get("name", ""), arguments=text)
+
+
+def _surely_fits(messages: list[Message], budget: int) -> bool:
+    """A cheap upper bound first: no tokenizer makes more tokens than UTF-8 bytes (plus framing)."""
+    framing = 8 * (len(messages) + 1)
+    size = sum(
+        len(m.text.encode())
+        + len(m.reasoning.encode())
+        + sum(len(c.name) + len(c.arguments.encode()) for c in m.tool_calls)
+        for m in messages
+    )
+    return framing + size <= budget
 
 
 def fit(system: list[Message], history: list[Message], model_info: Mapping[str, Any]) -> list[Message]:
@@ -105,6 +126,6 @@ def fit(system: list[Message], history: list[Message], model_info: Mapping[str, 
     budget = CONTEXT_TOKENS.get(provider, DEFAULT_CONTEXT_TOKENS) - (model_info.get("max_tokens") or DEFAULT_MAX_TOKENS)
     for start in starts:
         kept = system + history[start:]
-        if count_message_tokens(kept) <= budget or start == starts[-1]:
+        if _surely_fits(kept, budget) or count_message_tokens(kept) <= budget or start == starts[-1]:
             return kept
     return system + history

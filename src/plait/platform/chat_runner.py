@@ -10,20 +10,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from plait.agents import AnswerDelta, Answered, Paused, ReactAgent, ToolCallsMade, ToolResult
-from plait.components import ChatModel
-from plait.models.registry import default_registry
 from plait.platform.chat_events import ChatEvent, EventKind, EventLog
 from plait.platform.chat_knowledge import BotKnowledge
 from plait.platform.chat_prompt import fit, function_call_content, system_message
 from plait.platform.chats import ChatJob
 from plait.platform.datasets import DatasetIndexes
+from plait.platform.model_configs import WorkspaceModels
 from plait.platform.views import chat_view, message_view
 from plait.schema import Document, Message, ToolCall, ToolSpec, Usage
 from plait.store import UnitOfWork, new_id
@@ -31,7 +29,6 @@ from plait.store.base import now
 from plait.store.models import Chat
 from plait.store.models import Message as MessageRow
 
-ModelSource = Callable[[str], ChatModel]
 MODEL_OPTIONS = ("temperature", "max_tokens", "top_p")
 SUGGEST_PROMPT = (
     "Suggest up to three short questions the user could ask next about this exchange, one per line, "
@@ -59,11 +56,11 @@ class ChatRunner:
         sessions: async_sessionmaker[AsyncSession],
         *,
         datasets: DatasetIndexes | None = None,
-        models: ModelSource | None = None,
+        models: WorkspaceModels,
     ) -> None:
         self._sessions = sessions
         self._datasets = datasets
-        self._models = models or default_registry().get
+        self._models = models
         self._runs: dict[str, Run] = {}
 
     def start(self, job: ChatJob) -> Run:
@@ -107,7 +104,7 @@ class ChatRunner:
         answer = _Answer(job)
         try:
             knowledge = self._knowledge(job)
-            agent = self._agent(job, knowledge)
+            agent = await self._agent(job, knowledge)
             async for event in agent.run(await self._prompt(job, knowledge)):
                 if isinstance(event, AnswerDelta):
                     _emit(run, "conversation.message.delta", answer.delta(event))
@@ -136,7 +133,7 @@ class ChatRunner:
             return None
         return BotKnowledge.of(job.config, job.chat.workspace_id, self._sessions, self._datasets)
 
-    def _agent(self, job: ChatJob, knowledge: BotKnowledge | None) -> ReactAgent:
+    async def _agent(self, job: ChatJob, knowledge: BotKnowledge | None) -> ReactAgent:
         model_info = job.config.get("model_info") or {}
         options = {key: model_info[key] for key in MODEL_OPTIONS if model_info.get(key) is not None}
         tools = [
@@ -146,7 +143,7 @@ class ChatRunner:
         known = {tool.name for tool in tools}
         tools += [tool for tool in job.client_tools if tool.name not in known]  # the request's own (OpenAI)
         own = [knowledge] if knowledge is not None and not knowledge.auto_call else []
-        model = self._models(model_info["model_id"])
+        model = await self._models.get(job.chat.workspace_id, model_info["model_id"])
         return ReactAgent(model, tools=own, client_tools=tools, options=options)
 
     async def _prompt(self, job: ChatJob, knowledge: BotKnowledge | None) -> list[Message]:
@@ -201,7 +198,8 @@ class ChatRunner:
             Message.system(instruction or SUGGEST_PROMPT),
             Message.user(f"Question: {question}\nAnswer: {answer.content}"),
         ]
-        reply = await self._models(job.config["model_info"]["model_id"]).generate(prompt)
+        model = await self._models.get(job.chat.workspace_id, job.config["model_info"]["model_id"])
+        reply = await model.generate(prompt)
         lines = [_BULLET.sub("", line).strip() for line in reply.text.splitlines()]
         return [_Answer(job).extra("follow_up", line) for line in lines if line][:MAX_FOLLOW_UPS]
 

@@ -7,12 +7,13 @@ message lists see the chat from its first moment. The run itself is the chat run
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from plait.platform.access import Principal
 from plait.platform.bots import BotRecord, get_bot
-from plait.platform.chat_prompt import DEFAULT_ROUNDS, to_messages
+from plait.platform.chat_prompt import DEFAULT_ROUNDS, StoredMessage, to_messages
 from plait.platform.conversations import NewMessage, check_content, create_conversation, get_conversation
 from plait.platform.errors import ChatNotCancelable, InvalidParams, NotFound
 from plait.schema import Message as ChatMessage
@@ -23,7 +24,7 @@ from plait.store.models import Chat, Conversation, Message
 
 BOT_PREFIX = "bot:"  # how the OpenAI API names a bot as a model
 TERMINAL = frozenset({"completed", "failed", "canceled"})
-HISTORY_ROWS_PER_ROUND = 8  # a round is a question, its answer and a few tool calls and outputs
+HISTORY_ROWS_PER_ROUND = 4  # a question and its answer, room for a tool call and its output
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,19 +61,18 @@ async def start_chat(uow: UnitOfWork, principal: Principal, request: ChatRequest
         conversation = await create_conversation(
             uow, principal, bot_id=record.bot.id, name=None, meta_data={}, connector_id=None, messages=[]
         )
+        rows: Sequence[StoredMessage] = []  # a new conversation has no history
     else:
         conversation = await get_conversation(uow, principal, request.conversation_id)
+        rows = await _history(uow, conversation, record.config)  # read before writing: a short write lock
+    last = request.messages[-1] if request.messages else rows[-1] if rows else None
+    if last is None or last.role != "user":
+        raise InvalidParams("additional_messages: the conversation must end with a user message for the bot to answer")
     chat = await _new_chat(uow, conversation, record.bot.id, request.user_id or principal.user_id, request.meta_data)
     entered = [_row(conversation, chat, message) for message in request.messages]
     if request.auto_save_history:
-        for row in entered:
-            await uow.messages.add(row)
-    rows = await _history(uow, conversation, record.config)
-    if not request.auto_save_history:
-        rows.extend(entered)
-    history = to_messages(rows)
-    if not history or history[-1].role != "user":
-        raise InvalidParams("additional_messages: the conversation must end with a user message for the bot to answer")
+        uow.session.add_all(entered)
+    history = to_messages([*rows, *entered])
     return ChatJob(
         chat=chat,
         config=record.config,
@@ -177,7 +177,7 @@ async def _bot_for_chat(uow: UnitOfWork, principal: Principal, bot_id: str) -> B
         return draft
 
 
-async def _history(uow: UnitOfWork, conversation: Conversation, config: dict[str, Any]) -> list[Message]:
+async def _history(uow: UnitOfWork, conversation: Conversation, config: dict[str, Any]) -> Sequence[StoredMessage]:
     rounds = (config.get("model_info") or {}).get("context_round") or DEFAULT_ROUNDS
     return await uow.messages.section_tail(
         conversation.workspace_id, conversation.id, conversation.last_section_id, rounds * HISTORY_ROWS_PER_ROUND

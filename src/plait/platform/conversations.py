@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from plait.platform.access import Principal
 from plait.platform.errors import InvalidParams, NotFound
-from plait.store import UnitOfWork
+from plait.store import UnitOfWork, new_id
 from plait.store.models import Conversation, Message, Section
 from plait.store.repositories.base import Page
 from plait.store.repositories.conversations import MessagePage
@@ -98,6 +98,7 @@ async def create_conversation(
     for index, message in enumerate(messages):
         check_content(message.content_type, message.content, f"messages[{index}].content")
     first_text = next((m.content for m in messages if m.content_type == "text"), "")
+    section_id = new_id()  # known up front: the conversation is inserted pointing at its first section
     conversation = await uow.conversations.add(
         Conversation(
             workspace_id=principal.workspace_id,
@@ -106,10 +107,12 @@ async def create_conversation(
             connector_id=connector_id or "1024",
             name=(name if name is not None else first_text)[:NAME_LENGTH],
             meta_data=meta_data,
+            last_section_id=section_id,
         )
     )
-    section = await uow.sections.add(Section(workspace_id=conversation.workspace_id, conversation_id=conversation.id))
-    conversation.last_section_id = section.id
+    await uow.sections.add(
+        Section(id=section_id, workspace_id=conversation.workspace_id, conversation_id=conversation.id)
+    )
     for message in messages:
         await _add_message(uow, conversation, message)
     return conversation

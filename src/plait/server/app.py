@@ -9,10 +9,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from plait.platform import bootstrap
-from plait.platform.access import user_workspaces
+from plait.platform.access import PrincipalCache, user_workspaces
 from plait.platform.bots import ensure_default_bot
 from plait.platform.chat_runner import ChatRunner
 from plait.platform.datasets import DatasetIndexes
+from plait.platform.model_configs import WorkspaceModels
 from plait.server import envelope
 from plait.server.coze import files
 from plait.server.coze import router as coze_router
@@ -20,6 +21,7 @@ from plait.server.middleware import BodyLimitMiddleware, LogIdMiddleware, add_ed
 from plait.server.openai import openai_router
 from plait.settings import Settings
 from plait.store import UnitOfWork, create_engine, session_factory, upgrade
+from plait.store.crypto import SecretBox
 
 
 async def prepare_database(settings: Settings) -> None:
@@ -42,17 +44,20 @@ def create_app(settings: Settings) -> FastAPI:
         engine = create_engine(settings.database_url)
         app.state.settings = settings
         app.state.sessions = session_factory(engine)
+        app.state.principals = PrincipalCache(settings.auth_cache_seconds)
         indexes = DatasetIndexes(
             settings.data_dir / "datasets", app.state.sessions, max_bytes=settings.max_upload_bytes
         )
         await indexes.recover()
         app.state.dataset_indexes = indexes
-        app.state.chats = ChatRunner(app.state.sessions, datasets=indexes)
+        app.state.models = WorkspaceModels(app.state.sessions, SecretBox(settings.aes_key()))
+        app.state.chats = ChatRunner(app.state.sessions, models=app.state.models, datasets=indexes)
         try:
             yield
         finally:
             await app.state.chats.aclose()
             await indexes.close()
+            await app.state.models.aclose()
             await engine.dispose()
 
     app = FastAPI(title="Plait", lifespan=lifespan, redoc_url=None)  # /docs and /openapi.json, no token needed

@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request, params
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from plait.platform import Principal, Unauthorized, access, authenticate
+from plait.platform import Principal, Unauthorized, access
 from plait.store import UnitOfWork
 from plait.store.base import now
 
@@ -26,6 +28,7 @@ Uow = Annotated[UnitOfWork, Depends(_unit_of_work, scope="function")]
 # auto_error=False: a missing token is our 4100 envelope, not FastAPI's; the scheme also puts "Authorize" in /docs.
 _bearer = HTTPBearer(auto_error=False, description="An API key from `plait keys create`.")
 _usage = access.UsageThrottle()
+_background: set[asyncio.Task[None]] = set()  # usage writes in flight (the loop keeps only weak references)
 
 
 async def _principal(
@@ -34,14 +37,22 @@ async def _principal(
     token = credentials.credentials.strip() if credentials else ""
     if not token:
         raise Unauthorized("missing API key: send Authorization: Bearer <key>")
-    principal = await authenticate(uow, token)
+    principals: access.PrincipalCache = request.app.state.principals
+    principal = await principals.authenticate(uow, token)
     at = now()
     if _usage.claim(principal.key_id, at):
-        # Its own short transaction: the request's may stay open through a whole model call, and a write in it
-        # would hold SQLite's one write lock (or the key's row lock on PostgreSQL) all that time.
-        async with UnitOfWork(request.app.state.sessions) as usage_uow:
-            await access.record_use(usage_uow, principal.key_id, at)
+        # Its own short transaction, in the background: a write in the request's would hold SQLite's one write
+        # lock (or the key's row lock on PostgreSQL) as long as the request runs, and waiting for a second
+        # connection while holding one could starve a small pool.
+        task = asyncio.create_task(_record_use(request.app.state.sessions, principal.key_id, at))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
     return principal
+
+
+async def _record_use(sessions: async_sessionmaker[AsyncSession], key_id: str, at: int) -> None:
+    async with UnitOfWork(sessions) as uow:
+        await access.record_use(uow, key_id, at)
 
 
 Caller = Annotated[Principal, Depends(_principal)]

@@ -11,10 +11,12 @@ Repositories never commit; the use case that opened the unit of work decides whe
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from plait.store.repositories import (
@@ -56,8 +58,72 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions that keep loaded rows usable after commit (the API renders them after the unit of work ends)."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+    """Sessions that keep loaded rows usable after commit (the API renders them after the unit of work ends);
+    on SQLite, sessions whose writes queue on one lock per engine (see ``SQLiteSession``)."""
+    if engine.dialect.name != "sqlite":
+        return async_sessionmaker(engine, expire_on_commit=False)
+    session_class = type("EngineSQLiteSession", (SQLiteSession,), {"write_lock": asyncio.Lock()})
+    return async_sessionmaker(engine, expire_on_commit=False, class_=session_class)
+
+
+class SQLiteSession(AsyncSession):
+    """SQLite lets one transaction write at a time, and a second writer sleeps in its busy handler (1, 2, 5 ...
+    up to 100 ms a try) until the first commits: under load that sleep, not the work, sets the latency. So the
+    writers of one process queue on an asyncio lock instead, held from a transaction's first write to its end;
+    only writers of other processes still meet the busy handler. Waiting longer than the busy timeout raises,
+    as SQLite would (a write nested in another one of the same task can never get the lock)."""
+
+    write_lock: ClassVar[asyncio.Lock]
+    _writing = False
+
+    async def _claim(self, statement: Any = None) -> None:
+        if self._writing:
+            return
+        sync = self.sync_session
+        if not (sync.new or sync.dirty or sync.deleted or getattr(statement, "is_dml", False)):
+            return
+        await self.connection()  # first: a lock holder must never wait for the pool, whose connections wait for it
+        try:
+            await asyncio.wait_for(self.write_lock.acquire(), SQLITE_BUSY_TIMEOUT_MS / 1000)
+        except TimeoutError:
+            raise OperationalError("waiting for the write lock", None, Exception("database is locked")) from None
+        self._writing = True
+
+    def _release(self) -> None:
+        if self._writing:
+            self._writing = False
+            self.write_lock.release()
+
+    async def execute(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        await self._claim(statement)
+        return await super().execute(statement, *args, **kwargs)
+
+    async def get(self, *args: Any, **kwargs: Any) -> Any:
+        await self._claim()
+        return await super().get(*args, **kwargs)
+
+    async def flush(self, objects: Any = None) -> None:
+        await self._claim()
+        await super().flush(objects)
+
+    async def commit(self) -> None:
+        await self._claim()
+        try:
+            await super().commit()
+        finally:
+            self._release()
+
+    async def rollback(self) -> None:
+        try:
+            await super().rollback()
+        finally:
+            self._release()
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            self._release()
 
 
 class UnitOfWork:
@@ -97,8 +163,10 @@ class UnitOfWork:
             await self._session.close()
 
     async def commit(self) -> None:
-        """End the transaction here (so other sessions see its writes) and go on in a new one."""
+        """End the transaction here (so other sessions see its writes) and go on in a new one. Rows loaded so
+        far are let go: another task may change them now (a chat's run), and no later commit writes them."""
         await self._session.commit()
+        self._session.expunge_all()
 
     async def flush(self) -> None:
         """Send pending writes now (to get constraint errors early) without ending the transaction."""

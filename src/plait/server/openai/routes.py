@@ -21,7 +21,7 @@ from plait.embeddings.hashing import HashingEmbedder
 from plait.embeddings.local import MODEL_ID as LOCAL_EMBEDDING
 from plait.embeddings.local import LocalEmbedder
 from plait.models.errors import ModelConfigError, UnknownModelError
-from plait.models.registry import default_registry
+from plait.models.registry import ModelRegistry
 from plait.platform.bots import list_bots
 from plait.platform.chats import BOT_PREFIX
 from plait.schema import Message, ToolCall, Usage
@@ -41,8 +41,9 @@ _local_embedder: LocalEmbedder | None = None
 
 
 @openai_router.get("/models")
-async def list_models(uow: Uow, caller: Caller) -> dict[str, Any]:
-    ids = [*default_registry().known_models(), *EMBEDDING_MODELS]
+async def list_models(request: Request, uow: Uow, caller: Caller) -> dict[str, Any]:
+    registry = await request.app.state.models.registry(caller.workspace_id)
+    ids = [*registry.known_models(), *EMBEDDING_MODELS]
     data = [{"id": i, "object": "model", "created": _STARTED, "owned_by": i.partition("/")[0]} for i in ids]
     listed = await list_bots(uow, caller, caller.workspace_id, status="all", page_num=1, page_size=MAX_PAGE_SIZE)
     data += [
@@ -63,7 +64,7 @@ async def chat_completions(
         return (
             answer if isinstance(answer, StreamingResponse) else _completion(completion_id, created, body.model, answer)
         )
-    model = _chat_model(body)
+    model = _chat_model(body, await request.app.state.models.registry(caller.workspace_id))
     messages = body.plait_messages()
     if not body.stream:
         reply = await model.generate(messages, **body.options())
@@ -113,9 +114,9 @@ async def no_route(path: str) -> None:
     raise OpenAIError(404, f"no route /openai/v1/{path}", code="not_found")
 
 
-def _chat_model(body: ChatCompletionRequest) -> ChatModel:
+def _chat_model(body: ChatCompletionRequest, registry: ModelRegistry) -> ChatModel:
     try:
-        model = default_registry().get(body.model)
+        model = registry.get(body.model)
     except UnknownModelError as exc:
         raise model_not_found(body.model, str(exc)) from exc
     except ModelConfigError as exc:  # a missing key or URL is the server's configuration, not the request

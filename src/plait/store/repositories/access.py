@@ -102,3 +102,10 @@ class ApiKeyRepository(ScopedRepository[ApiKey]):
 
 class ModelConfigRepository(ScopedRepository[ModelConfig]):
     model = ModelConfig
+
+    async def named(self, workspace_id: str, name: str) -> ModelConfig | None:
+        return (await self.session.execute(self._scoped(workspace_id, ModelConfig.name == name))).scalar()
+
+    async def all(self, workspace_id: str) -> list[ModelConfig]:
+        query = self._scoped(workspace_id).order_by(ModelConfig.name)
+        return list((await self.session.execute(query)).scalars())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from plait.store.models import Chat, Conversation, Message, Section
 from plait.store.repositories.base import Page, ScopedRepository
@@ -19,6 +19,17 @@ class MessagePage:
     first_id: str
     last_id: str
     has_more: bool
+
+
+@dataclass(slots=True)
+class HistoryEntry:
+    """What a bot's context needs of a stored message."""
+
+    role: str
+    type: str
+    content: str
+    content_type: str
+    meta_data: dict[str, str]
 
 
 class ConversationRepository(ScopedRepository[Conversation]):
@@ -79,10 +90,20 @@ class MessageRepository(ScopedRepository[Message]):
 
     async def section_tail(
         self, workspace_id: str, conversation_id: str, section_id: str | None, limit: int
-    ) -> list[Message]:
-        """The latest ``limit`` messages of a section, oldest first: a bot's context."""
-        query = self._scoped(workspace_id, Message.conversation_id == conversation_id, Message.section_id == section_id)
-        rows = list((await self.session.execute(query.order_by(Message.id.desc()).limit(limit))).scalars())
+    ) -> list[HistoryEntry]:
+        """The latest ``limit`` messages of a section, oldest first: a bot's context (the columns it reads,
+        not whole rows: every chat turn loads these)."""
+        query = (
+            select(Message.role, Message.type, Message.content, Message.content_type, Message.meta_data)
+            .where(
+                Message.workspace_id == workspace_id,
+                Message.conversation_id == conversation_id,
+                Message.section_id == section_id,
+            )
+            .order_by(Message.id.desc())
+            .limit(limit)
+        )
+        rows = [HistoryEntry(*row) for row in await self.session.execute(query)]
         rows.reverse()
         return rows
 

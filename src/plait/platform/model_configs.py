@@ -1,0 +1,150 @@
+"""A workspace's own model providers: API keys (AES-GCM encrypted at rest), base URLs, and OpenAI-compatible
+endpoints of its own (vLLM, Ollama, a company gateway), layered over the built-in providers.
+
+A row is one provider: ``name`` is what model ids start with (``openai`` configures the built-in one;
+``myvllm`` adds a provider, so bots can use ``myvllm/qwen2.5-7b``), ``provider`` its kind, ``model`` the
+comma-separated model names it lists. Bots, chats and ``/openai/v1`` of the workspace all see them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from plait.components import ChatModel
+from plait.models.registry import ModelRegistry, ProviderConfig, default_registry
+from plait.platform.access import Principal
+from plait.platform.errors import Forbidden, InvalidParams, NotFound
+from plait.store import UnitOfWork, new_id
+from plait.store.crypto import SecretBox
+from plait.store.models import ModelConfig
+
+KINDS = ("openai_compat", "anthropic", "gemini")
+ADMIN_ROLES = frozenset({"owner", "admin"})
+CACHE_SECONDS = 5.0  # how long a worker may use a workspace's providers before reading them again
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProviderChange:
+    name: str
+    kind: str | None = None
+    api_key: str | None = None
+    base_url: str | None = None
+    models: tuple[str, ...] = ()
+
+
+def _builtin(name: str) -> ProviderConfig | None:
+    return next((p for p in default_registry().providers if p.name == name), None)
+
+
+def _require_admin(principal: Principal) -> None:
+    if principal.role not in ADMIN_ROLES:
+        raise Forbidden(f"role {principal.role!r} cannot manage the workspace's model providers")
+
+
+async def set_provider(uow: UnitOfWork, principal: Principal, box: SecretBox, change: ProviderChange) -> ModelConfig:
+    """Add or change a provider; only what ``change`` gives is changed (a new key replaces the old one)."""
+    _require_admin(principal)
+    if not change.name.replace("-", "_").isidentifier():
+        raise InvalidParams(f"name: {change.name!r}: use letters, digits, _ and -")
+    builtin = _builtin(change.name)
+    row = await uow.model_configs.named(principal.workspace_id, change.name)
+    kind = change.kind or (builtin.kind if builtin else row.provider if row else None)
+    if builtin is not None and change.kind not in (None, builtin.kind):
+        raise InvalidParams(f"kind: {change.name!r} is a built-in {builtin.kind} provider")
+    if builtin is not None and builtin.kind in ("local", "scripted"):
+        raise InvalidParams(f"name: the {change.name!r} provider runs in-process and takes no configuration")
+    if kind not in KINDS:
+        raise InvalidParams(f"kind: a new provider needs one of {', '.join(KINDS)}")
+    if change.base_url is not None and urlsplit(change.base_url).scheme not in ("http", "https"):
+        raise InvalidParams(f"base_url: {change.base_url!r} is not an http(s) URL")
+    if builtin is None and kind == "openai_compat" and not (change.base_url or (row and row.base_url)):
+        raise InvalidParams("base_url: an OpenAI-compatible provider of your own needs its URL")
+    if row is None:
+        row = ModelConfig(id=new_id(), workspace_id=principal.workspace_id, name=change.name, provider=kind, model="")
+        uow.session.add(row)
+    row.provider = kind
+    if change.models:
+        row.model = ",".join(change.models)
+    if change.base_url is not None:
+        row.base_url = change.base_url
+    if change.api_key is not None:
+        row.encrypted_key = box.encrypt(change.api_key, context=row.id) if change.api_key else None
+    await uow.flush()
+    return row
+
+
+async def list_providers(uow: UnitOfWork, principal: Principal) -> list[ModelConfig]:
+    return await uow.model_configs.all(principal.workspace_id)
+
+
+async def remove_provider(uow: UnitOfWork, principal: Principal, name: str) -> None:
+    _require_admin(principal)
+    row = await uow.model_configs.named(principal.workspace_id, name)
+    if row is None:
+        raise NotFound(f"model provider {name!r} not found")
+    await uow.model_configs.delete(principal.workspace_id, row.id)
+
+
+class WorkspaceModels:
+    """Chat models as a workspace sees them: the built-in registry when it configured nothing, else a registry
+    of its own with its providers applied; read again after ``CACHE_SECONDS``, rebuilt only when changed."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], box: SecretBox) -> None:
+        self._sessions = sessions
+        self._box = box
+        self._cache: dict[str, tuple[float, tuple[tuple[str, int], ...], ModelRegistry]] = {}
+        self._retired: list[ModelRegistry] = []
+        self._lock = asyncio.Lock()
+
+    async def get(self, workspace_id: str, model_id: str) -> ChatModel:
+        return (await self.registry(workspace_id)).get(model_id)
+
+    async def registry(self, workspace_id: str) -> ModelRegistry:
+        cached = self._cache.get(workspace_id)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[2]
+        async with self._lock:
+            cached = self._cache.get(workspace_id)
+            if cached is not None and cached[0] > time.monotonic():  # another task read them meanwhile
+                return cached[2]
+            async with UnitOfWork(self._sessions) as uow:
+                rows = await uow.model_configs.all(workspace_id)
+            version = tuple((row.id, row.updated_at) for row in rows)
+            if cached is not None and cached[1] == version:
+                registry = cached[2]
+            else:
+                registry = self._build(rows) if rows else default_registry()
+                if cached is not None and cached[2] is not default_registry():
+                    self._retired.append(cached[2])  # calls may still run on it: closed at shutdown
+            self._cache[workspace_id] = (time.monotonic() + CACHE_SECONDS, version, registry)
+            return registry
+
+    def _build(self, rows: list[ModelConfig]) -> ModelRegistry:
+        registry = ModelRegistry()
+        for row in rows:
+            key = self._box.decrypt(row.encrypted_key, context=row.id) if row.encrypted_key else None
+            models = tuple(m for m in row.model.split(",") if m)
+            builtin = _builtin(row.name)
+            if builtin is None:
+                registry.add_provider(
+                    ProviderConfig(name=row.name, kind=row.provider, base_url=row.base_url, api_key=key, models=models)  # type: ignore[arg-type]
+                )
+                continue
+            changes: dict[str, object] = {"models": tuple(dict.fromkeys(builtin.models + models))}
+            if key is not None:
+                changes["api_key"] = key
+            if row.base_url:
+                changes["base_url"] = row.base_url
+            registry.configure(row.name, **changes)
+        return registry
+
+    async def aclose(self) -> None:
+        registries = {id(r): r for r in [*self._retired, *(c[2] for c in self._cache.values())]}
+        for registry in registries.values():
+            if registry is not default_registry():
+                await registry.aclose()

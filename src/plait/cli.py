@@ -8,6 +8,7 @@ import typer
 
 from plait.cli_chat import chat
 from plait.cli_kb import eval_app, kb_app
+from plait.cli_providers import providers_app
 from plait.cli_server import server_app
 
 app = typer.Typer(name="plait", help="Plait: an LLM application framework and platform.", no_args_is_help=True)
@@ -22,6 +23,7 @@ app.command("chat")(chat)
 app.add_typer(kb_app, name="kb")
 app.add_typer(eval_app, name="eval")
 app.add_typer(server_app)  # serve, keys, db
+app.add_typer(providers_app, name="providers")
 
 
 @app.command("version")

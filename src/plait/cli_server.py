@@ -48,7 +48,7 @@ Scopes = typer.Option(
 )
 
 
-def _settings(data_dir: Path | None = None) -> Settings:
+def settings_or_exit(data_dir: Path | None = None) -> Settings:
     """Validated settings, or a clear message and exit code 2."""
     try:
         return Settings.load(**({"data_dir": data_dir} if data_dir else {}))
@@ -57,7 +57,7 @@ def _settings(data_dir: Path | None = None) -> Settings:
         raise typer.Exit(2) from None
 
 
-def _run(settings: Settings, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+def run_admin_task(settings: Settings, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
     """Migrate, bootstrap, then run ``work`` in one unit of work; a domain error exits 1 with its message."""
     from plait.server.app import prepare_database
 
@@ -91,7 +91,7 @@ def serve(
     for name, value in (("HOST", host), ("PORT", port), ("DATA_DIR", data_dir), ("WORKERS", workers)):
         if value is not None:
             os.environ[f"PLAIT_{name}"] = str(value)
-    settings = _settings()
+    settings = settings_or_exit()
     from plait.server.app import prepare_database
 
     asyncio.run(prepare_database(settings))  # once, before workers start, so they do not race to migrate
@@ -132,7 +132,7 @@ def create_key(
         member = admin if user == admin.name else await access.find_or_add_member(uow, target, user, role)
         return await access.create_key(uow, workspace_id=target.id, user_id=member.id, name=name, scopes=scope)
 
-    new = _run(_settings(data_dir), work)
+    new = run_admin_task(settings_or_exit(data_dir), work)
     typer.echo(f"key {new.key.id} for workspace {new.key.workspace_id}; keep the token, it is not shown again:")
     typer.echo(new.token)
 
@@ -147,7 +147,7 @@ def list_keys(
         target = await access.find_or_create_workspace(uow, await access.bootstrap(uow), workspace)
         return [_describe(key) for key in await access.list_keys(uow, target.id)]
 
-    for line in _run(_settings(data_dir), work):
+    for line in run_admin_task(settings_or_exit(data_dir), work):
         typer.echo(line)
 
 
@@ -160,13 +160,13 @@ def revoke_key(key_id: str, data_dir: Path | None = DataDir) -> None:
         workspace_ids = [workspace.id for workspace, _ in await access.user_workspaces(uow, admin.id)]
         await access.revoke_key(uow, workspace_ids, key_id)
 
-    _run(_settings(data_dir), work)
+    run_admin_task(settings_or_exit(data_dir), work)
     typer.echo(f"revoked {key_id}")
 
 
 @db_app.command("upgrade")
 def db_upgrade(data_dir: Path | None = DataDir) -> None:
     """Apply pending migrations."""
-    settings = _settings(data_dir)
+    settings = settings_or_exit(data_dir)
     upgrade(settings.database_url)
     typer.echo("database is at the latest revision")

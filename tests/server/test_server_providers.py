@@ -23,8 +23,8 @@ from plait.store import UnitOfWork, create_engine, session_factory
 from plait.store.crypto import SecretBox
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models"))  # the model tests' fake providers
-from fake_openai import OPENAI  # noqa: E402
-from provider_servers import API_KEY, FakeProvider, Turn, serving  # noqa: E402
+from fake_openai import OPENAI
+from provider_servers import API_KEY, FakeProvider, Turn, serving
 
 
 @pytest.fixture(scope="module")

@@ -44,6 +44,7 @@ bench: setup
 	$(BIN)/python benchmarks/compose_overhead.py
 	$(BIN)/python benchmarks/models.py
 	$(BIN)/python benchmarks/retrieval.py
+	$(BIN)/python benchmarks/server.py
 	$(BIN)/python benchmarks/vector_search.py
 
 lint: setup

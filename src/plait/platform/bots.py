@@ -7,6 +7,7 @@ the platform checks what it can (the model id's provider) and stores the rest as
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
@@ -34,9 +35,9 @@ CONFIG_FIELDS = {
 }
 LIST_FIELDS = {"plugin_id_list": "id_list", "workflow_id_list": "ids"}  # stored as the bare list
 TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
-SNAPSHOT_CACHE_SIZE = 1024
-# Published versions never change, so every chat of a process need not read its bot's snapshot again.
-_snapshots: dict[tuple[str, str], dict[str, Any]] = {}
+PUBLISHED_CACHE_SECONDS = 5.0
+PUBLISHED_CACHE_SIZE = 1024
+_published: dict[tuple[str, str], tuple[float, BotRecord]] = {}
 DEFAULT_BOT_NAME = "Plait Assistant"
 DEFAULT_PERSONA = "You are Plait Assistant, a helpful and concise assistant. Answer in the language of the question."
 PUBLISH_STATUS = {"all": None, "published_online": True, "published_draft": True, "unpublished_draft": False}
@@ -127,6 +128,7 @@ async def update_bot(uow: UnitOfWork, principal: Principal, bot_id: str, fields:
         raise InvalidParams("name: must not be empty")
     bot = await uow.bots.update(principal.workspace_id, bot_id, **values)
     assert bot is not None  # read above in this transaction
+    _published.pop((principal.workspace_id, bot_id), None)
     return bot
 
 
@@ -146,6 +148,7 @@ async def publish_bot(uow: UnitOfWork, principal: Principal, bot_id: str, connec
     await uow.bots.update(
         bot.workspace_id, bot.id, published_version=version.version, published_at=version.published_at
     )
+    _published.pop((bot.workspace_id, bot.id), None)
     return version
 
 
@@ -156,16 +159,24 @@ async def get_bot(uow: UnitOfWork, principal: Principal, bot_id: str, *, publish
         return BotRecord(bot=bot, config=_draft(bot), version=bot.published_version)
     if bot.published_version is None:
         raise NotFound(f"bot {bot_id} has not been published")
-    key = (bot.id, bot.published_version)
-    snapshot = _snapshots.get(key)
-    if snapshot is None:
-        version = await uow.bot_versions.find(bot.workspace_id, bot.id, bot.published_version)
-        if version is None:
-            raise NotFound(f"bot {bot_id} has not been published")
-        snapshot = _snapshots[key] = version.snapshot
-        if len(_snapshots) > SNAPSHOT_CACHE_SIZE:
-            _snapshots.pop(next(iter(_snapshots)))
-    return BotRecord(bot=bot, config=dict(snapshot), version=bot.published_version)
+    version = await uow.bot_versions.find(bot.workspace_id, bot.id, bot.published_version)
+    if version is None:
+        raise NotFound(f"bot {bot_id} has not been published")
+    return BotRecord(bot=bot, config=dict(version.snapshot), version=version.version)
+
+
+async def published_bot(uow: UnitOfWork, principal: Principal, bot_id: str) -> BotRecord:
+    """``get_bot(published=True)`` through a short cache: every chat turn needs it, a publish is rare. This
+    process forgets a bot when it is updated or published here; other workers within ``PUBLISHED_CACHE_SECONDS``."""
+    key = (principal.workspace_id, bot_id)
+    hit = _published.get(key)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    record = await get_bot(uow, principal, bot_id, published=True)
+    if len(_published) >= PUBLISHED_CACHE_SIZE:
+        _published.pop(next(iter(_published)))
+    _published[key] = (time.monotonic() + PUBLISHED_CACHE_SECONDS, record)
+    return record
 
 
 async def list_bots(

@@ -12,15 +12,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plait.platform.access import Principal
-from plait.platform.bots import BotRecord, get_bot
+from plait.platform.bots import BotRecord, get_bot, published_bot
 from plait.platform.chat_prompt import DEFAULT_ROUNDS, StoredMessage, to_messages
-from plait.platform.conversations import NewMessage, check_content, create_conversation, get_conversation
+from plait.platform.conversations import NewMessage, check_content, create_conversation
 from plait.platform.errors import ChatNotCancelable, InvalidParams, NotFound
 from plait.schema import Message as ChatMessage
 from plait.schema import ToolSpec
 from plait.store import UnitOfWork, new_id
 from plait.store.base import now
 from plait.store.models import Chat, Conversation, Message
+from plait.store.repositories.conversations import HistoryEntry
 
 BOT_PREFIX = "bot:"  # how the OpenAI API names a bot as a model
 TERMINAL = frozenset({"completed", "failed", "canceled"})
@@ -63,8 +64,7 @@ async def start_chat(uow: UnitOfWork, principal: Principal, request: ChatRequest
         )
         rows: Sequence[StoredMessage] = []  # a new conversation has no history
     else:
-        conversation = await get_conversation(uow, principal, request.conversation_id)
-        rows = await _history(uow, conversation, record.config)  # read before writing: a short write lock
+        conversation, rows = await _with_history(uow, principal, request.conversation_id, record.config)
     last = request.messages[-1] if request.messages else rows[-1] if rows else None
     if last is None or last.role != "user":
         raise InvalidParams("additional_messages: the conversation must end with a user message for the bot to answer")
@@ -127,19 +127,29 @@ async def resume_chat(
         raise InvalidParams(f"tool_outputs: chat {chat_id} did not call {', '.join(unknown)}")
     if missing := [call_id for call_id in pending if call_id not in outputs]:
         raise InvalidParams(f"tool_outputs: no output for tool call {', '.join(missing)}")
-    conversation = await get_conversation(uow, principal, conversation_id)
     if not chat.required_action.get("_saved", True):
         raise InvalidParams(f"chat {chat_id} ran with auto_save_history=false: its context was not kept to resume")
     variables = chat.required_action.get("_custom_variables", {})
-    for call_id in pending:
-        meta = {"tool_call_id": call_id}
-        output = NewMessage(
-            role="assistant", type="tool_output", content=outputs[call_id], content_type="text", meta_data=meta
-        )
-        await uow.messages.add(_row(conversation, chat, output))
-    chat.status, chat.required_action = "in_progress", None
     record = await _bot_for_chat(uow, principal, chat.bot_id or "")
-    history = to_messages(await _history(uow, conversation, record.config))
+    conversation, rows = await _with_history(uow, principal, conversation_id, record.config)
+    meta = [{"tool_call_id": call_id} for call_id in pending]
+    entered = [
+        _row(
+            conversation,
+            chat,
+            NewMessage(
+                role="assistant",
+                type="tool_output",
+                content=outputs[m["tool_call_id"]],
+                content_type="text",
+                meta_data=m,
+            ),
+        )
+        for m in meta
+    ]
+    uow.session.add_all(entered)
+    chat.status, chat.required_action = "in_progress", None
+    history = to_messages([*rows, *entered])
     return ChatJob(chat=chat, config=record.config, history=history, custom_variables=variables, auto_save=True)
 
 
@@ -169,7 +179,7 @@ async def mark_canceled(uow: UnitOfWork, principal: Principal, conversation_id: 
 async def _bot_for_chat(uow: UnitOfWork, principal: Principal, bot_id: str) -> BotRecord:
     """The published version; the bot's owner may chat with a draft that was never published."""
     try:
-        return await get_bot(uow, principal, bot_id, published=True)
+        return await published_bot(uow, principal, bot_id)
     except NotFound:
         draft = await get_bot(uow, principal, bot_id, published=False)
         if draft.bot.owner_user_id != principal.user_id:
@@ -177,11 +187,18 @@ async def _bot_for_chat(uow: UnitOfWork, principal: Principal, bot_id: str) -> B
         return draft
 
 
-async def _history(uow: UnitOfWork, conversation: Conversation, config: dict[str, Any]) -> Sequence[StoredMessage]:
+async def _with_history(
+    uow: UnitOfWork, principal: Principal, conversation_id: str, config: dict[str, Any]
+) -> tuple[Conversation, list[HistoryEntry]]:
+    """The conversation and its current section's latest messages: a bot's context (read before any write, so
+    a chat holds SQLite's write lock briefly)."""
     rounds = (config.get("model_info") or {}).get("context_round") or DEFAULT_ROUNDS
-    return await uow.messages.section_tail(
-        conversation.workspace_id, conversation.id, conversation.last_section_id, rounds * HISTORY_ROWS_PER_ROUND
+    found = await uow.conversations.with_history(
+        principal.workspace_id, conversation_id, rounds * HISTORY_ROWS_PER_ROUND
     )
+    if found is None:
+        raise NotFound(f"conversation {conversation_id} not found")
+    return found
 
 
 async def _new_chat(

@@ -35,6 +35,27 @@ class HistoryEntry:
 class ConversationRepository(ScopedRepository[Conversation]):
     model = Conversation
 
+    async def with_history(
+        self, workspace_id: str, conversation_id: str, limit: int
+    ) -> tuple[Conversation, list[HistoryEntry]] | None:
+        """A conversation and the latest ``limit`` messages of its current section, oldest first, in one query
+        (every chat turn reads both); only the columns a bot's context needs. None: no such conversation."""
+        query = (
+            select(Conversation, Message.role, Message.type, Message.content, Message.content_type, Message.meta_data)
+            .outerjoin(
+                Message,
+                (Message.conversation_id == Conversation.id) & (Message.section_id == Conversation.last_section_id),
+            )
+            .where(Conversation.workspace_id == workspace_id, Conversation.id == conversation_id)
+            .order_by(Message.id.desc())
+            .limit(limit)
+        )
+        rows = list(await self.session.execute(query))
+        if not rows:
+            return None
+        history = [HistoryEntry(*row[1:]) for row in reversed(rows) if row[1] is not None]
+        return rows[0][0], history
+
     async def for_bot(
         self, workspace_id: str, bot_id: str, *, page_num: int = 1, page_size: int = 20
     ) -> Page[Conversation]:
@@ -87,25 +108,6 @@ class MessageRepository(ScopedRepository[Message]):
             last_id=rows[-1].id if rows else "",
             has_more=has_more,
         )
-
-    async def section_tail(
-        self, workspace_id: str, conversation_id: str, section_id: str | None, limit: int
-    ) -> list[HistoryEntry]:
-        """The latest ``limit`` messages of a section, oldest first: a bot's context (the columns it reads,
-        not whole rows: every chat turn loads these)."""
-        query = (
-            select(Message.role, Message.type, Message.content, Message.content_type, Message.meta_data)
-            .where(
-                Message.workspace_id == workspace_id,
-                Message.conversation_id == conversation_id,
-                Message.section_id == section_id,
-            )
-            .order_by(Message.id.desc())
-            .limit(limit)
-        )
-        rows = [HistoryEntry(*row) for row in await self.session.execute(query)]
-        rows.reverse()
-        return rows
 
     async def for_chat(self, workspace_id: str, conversation_id: str, chat_id: str) -> list[Message]:
         """A chat's messages, oldest first (``chat.messages.list``)."""

@@ -38,6 +38,12 @@ def slow_provider() -> Iterator[None]:
     default_registry().add_provider(
         ProviderConfig(name="slowscript", kind="scripted", models=("echo",), default_options={"token_delay": 0.05})
     )
+    # nothing listens on port 9: every call fails at once, inside the bot's graph
+    default_registry().add_provider(
+        ProviderConfig(
+            name="nowhere", kind="openai_compat", base_url="http://127.0.0.1:9/v1", max_retries=0, models=("m",)
+        )
+    )
     yield
 
 
@@ -261,6 +267,12 @@ def test_failures_are_recorded_on_the_chat(coze: Coze, space_id: str) -> None:
         coze.chat.stream(user_id="u1", bot_id=bot, additional_messages=[Message.build_user_question_text("hello")])
     )
     assert events[-1].event == ChatEventType.CONVERSATION_CHAT_FAILED
+    unreachable = _bot(coze, space_id, "nowhere/m")
+    chat = coze.chat.create(
+        user_id="u1", bot_id=unreachable, additional_messages=[Message.build_user_question_text("hi")]
+    )
+    assert chat.status == ChatStatus.FAILED and chat.last_error is not None
+    assert chat.last_error.msg.startswith("ProviderUnavailable: ")  # the cause, not the graph's wrapper
 
 
 def test_a_finished_chat_cannot_be_canceled(coze: Coze, echo_bot: str) -> None:

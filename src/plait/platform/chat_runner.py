@@ -16,14 +16,16 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from plait.agents import AnswerDelta, Answered, Paused, ReactAgent, ToolCallsMade, ToolResult
+from plait.compose import GraphRunError
+from plait.platform.bot_graph import BOT_GRAPH, Turn
 from plait.platform.chat_events import ChatEvent, EventKind, EventLog
 from plait.platform.chat_knowledge import BotKnowledge
-from plait.platform.chat_prompt import fit, function_call_content, system_message
+from plait.platform.chat_prompt import function_call_content
 from plait.platform.chats import ChatJob
 from plait.platform.datasets import DatasetIndexes
 from plait.platform.model_configs import WorkspaceModels
 from plait.platform.views import chat_view, message_view
-from plait.schema import Document, Message, ToolCall, ToolSpec, Usage
+from plait.schema import Message, ToolCall, ToolSpec, Usage
 from plait.store import UnitOfWork, new_id
 from plait.store.base import now
 from plait.store.models import Chat
@@ -104,8 +106,8 @@ class ChatRunner:
         answer = _Answer(job)
         try:
             knowledge = self._knowledge(job)
-            agent = await self._agent(job, knowledge)
-            async for event in agent.run(await self._prompt(job, knowledge)):
+            turn = Turn(job=job, agent=await self._agent(job, knowledge), knowledge=knowledge)
+            async for event in BOT_GRAPH.astream(turn):
                 if isinstance(event, AnswerDelta):
                     _emit(run, "conversation.message.delta", answer.delta(event))
                 elif isinstance(event, ToolCallsMade):
@@ -125,8 +127,7 @@ class ChatRunner:
         except asyncio.CancelledError:
             await asyncio.shield(self._end(run, "canceled", answer.partial()))
         except Exception as exc:  # the chat fails visibly; the server keeps serving
-            failure = {"code": getattr(exc, "code", 5000), "msg": f"{type(exc).__name__}: {exc}"}
-            await asyncio.shield(self._end(run, "failed", answer.partial(), last_error=failure))
+            await asyncio.shield(self._end(run, "failed", answer.partial(), last_error=_failure(exc)))
 
     def _knowledge(self, job: ChatJob) -> BotKnowledge | None:
         if self._datasets is None:
@@ -145,13 +146,6 @@ class ChatRunner:
         own = [knowledge] if knowledge is not None and not knowledge.auto_call else []
         model = await self._models.get(job.chat.workspace_id, model_info["model_id"])
         return ReactAgent(model, tools=own, client_tools=tools, options=options)
-
-    async def _prompt(self, job: ChatJob, knowledge: BotKnowledge | None) -> list[Message]:
-        documents: list[Document] = []
-        if knowledge is not None and knowledge.auto_call and job.history:
-            documents = await knowledge.search(job.history[-1].text)
-        system = system_message(job.config, job.custom_variables, documents)
-        return fit(system, job.history, job.config.get("model_info") or {})
 
     async def _save(self, job: ChatJob, rows: list[MessageRow], **chat_fields: Any) -> None:
         """Insert messages (when the chat saves its history) and set chat fields, in one transaction."""
@@ -280,6 +274,13 @@ class _Answer:
             created_at=stamp,
             updated_at=stamp,
         )
+
+
+def _failure(exc: Exception) -> dict[str, Any]:
+    """A chat's ``last_error``: what went wrong, not where in the graph (the log has that)."""
+    cause = exc.cause if isinstance(exc, GraphRunError) and isinstance(exc.cause, Exception) else exc
+    code = getattr(cause, "code", None)
+    return {"code": code if isinstance(code, int) else 5000, "msg": f"{type(cause).__name__}: {cause}"}
 
 
 def _emit(run: Run, kind: EventKind, data: dict[str, Any] | None = None) -> None:

@@ -1,0 +1,60 @@
+"""A bot's turn as a compose graph: ``context`` (knowledge found for the question, the persona with its
+variables, the history that fits) then ``agent`` (the ReAct loop, streaming its events). The graph is compiled
+once per process; what differs per bot and turn travels in its input, so a run costs no compile.
+
+    async for event in BOT_GRAPH.astream(Turn(job=job, agent=agent, knowledge=knowledge)):
+        ...  # the agent's events: AnswerDelta, ToolCallsMade, ToolResult, Answered or Paused
+
+Running as a graph gives chats what every graph has: per-node callbacks (logging, metrics, tracing), errors
+that name the node that failed, and cancellation that reaches the model call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from plait.agents import AgentEvent, ReactAgent
+from plait.compose import END, START, CompiledGraph, Graph
+from plait.platform.chat_knowledge import BotKnowledge
+from plait.platform.chat_prompt import fit, system_message
+from plait.platform.chats import ChatJob
+from plait.schema import Document, Message
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    job: ChatJob
+    agent: ReactAgent
+    knowledge: BotKnowledge | None
+
+
+@dataclass(frozen=True, slots=True)
+class Prompted:
+    agent: ReactAgent
+    messages: list[Message]
+
+
+async def build_context(turn: Turn) -> Prompted:
+    """With ``auto_call`` the datasets are searched for the last question before the model sees it."""
+    job, knowledge = turn.job, turn.knowledge
+    documents: list[Document] = []
+    if knowledge is not None and knowledge.auto_call and job.history:
+        documents = await knowledge.search(job.history[-1].text)
+    system = system_message(job.config, job.custom_variables, documents)
+    return Prompted(turn.agent, fit(system, job.history, job.config.get("model_info") or {}))
+
+
+async def run_agent(prompted: Prompted) -> AsyncIterator[AgentEvent]:
+    async for event in prompted.agent.run(prompted.messages):
+        yield event
+
+
+def _compile() -> CompiledGraph[Turn, AgentEvent]:
+    graph: Graph[Turn, AgentEvent] = Graph(input_type=Turn)
+    graph.add_node("context", build_context).add_node("agent", run_agent)
+    graph.add_edge(START, "context").add_edge("context", "agent").add_edge("agent", END)
+    return graph.compile()
+
+
+BOT_GRAPH = _compile()

@@ -178,3 +178,13 @@ async def test_aclose_closes_the_http_clients_of_built_models() -> None:
     await registry.aclose()
     assert client.is_closed
     assert registry.get("ollama/qwen2.5") is not model
+
+
+def test_a_provider_can_be_removed_with_its_models() -> None:
+    registry = ModelRegistry(environ={})
+    registry.add_provider(ProviderConfig(name="mine", kind="scripted", models=("echo",)))
+    assert registry.get("mine/echo").model_id == "scripted/echo"
+    registry.remove_provider("mine")
+    registry.remove_provider("mine")  # twice is fine
+    with pytest.raises(UnknownModelError, match="unknown provider 'mine'"):
+        registry.get("mine/echo")

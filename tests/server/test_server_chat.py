@@ -33,18 +33,21 @@ CLIENT_TOOL = {
 
 
 @pytest.fixture(scope="module", autouse=True)
-def slow_provider() -> Iterator[None]:
-    """A scripted provider that streams a word every 50 ms: long enough to cancel or leave mid-answer."""
-    default_registry().add_provider(
+def extra_providers() -> Iterator[None]:
+    """A scripted provider that streams a word every 50 ms (long enough to cancel or leave mid-answer), and
+    one nothing listens for (port 9), whose every call fails at once, inside the bot's graph."""
+    registry = default_registry()
+    registry.add_provider(
         ProviderConfig(name="slowscript", kind="scripted", models=("echo",), default_options={"token_delay": 0.05})
     )
-    # nothing listens on port 9: every call fails at once, inside the bot's graph
-    default_registry().add_provider(
+    registry.add_provider(
         ProviderConfig(
             name="nowhere", kind="openai_compat", base_url="http://127.0.0.1:9/v1", max_retries=0, models=("m",)
         )
     )
     yield
+    registry.remove_provider("slowscript")
+    registry.remove_provider("nowhere")
 
 
 def _bot(coze: Coze, space_id: str, model_id: str, **fields: Any) -> str:

@@ -26,7 +26,8 @@ from cozepy.datasets.documents import (
 from server_harness import Running
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from plait.platform.datasets import INTERRUPTED, DatasetIndexes, search_datasets
+from plait.platform.dataset_indexes import INTERRUPTED, DatasetIndexes
+from plait.platform.datasets import search_datasets
 from plait.settings import Settings
 from plait.store import UnitOfWork, create_engine, session_factory
 from plait.store.models import DatasetDocument

@@ -95,6 +95,11 @@ class ModelRegistry:
         self._providers[config.name] = config
         self._forget(config.name)
 
+    def remove_provider(self, name: str) -> None:
+        """Forget a provider and the models built from it (an unknown name is no error)."""
+        self._providers.pop(name, None)
+        self._forget(name)
+
     def configure(self, name: str, **changes: Any) -> None:
         """Change fields of a provider, e.g. ``configure("openai", api_key=..., max_concurrency=8)``."""
         if name not in self._providers:

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from plait.platform.chat_prompt import knowledge_block
-from plait.platform.datasets import DatasetIndexes, search_datasets
+from plait.platform.dataset_indexes import DatasetIndexes
+from plait.platform.datasets import search_datasets
 from plait.schema import Document, ToolSpec
 from plait.store import UnitOfWork
 

@@ -22,7 +22,7 @@ from plait.platform.chat_events import ChatEvent, EventKind, EventLog
 from plait.platform.chat_knowledge import BotKnowledge
 from plait.platform.chat_prompt import function_call_content
 from plait.platform.chats import ChatJob
-from plait.platform.datasets import DatasetIndexes
+from plait.platform.dataset_indexes import DatasetIndexes
 from plait.platform.model_configs import WorkspaceModels
 from plait.platform.views import chat_view, message_view
 from plait.schema import Message, ToolCall, ToolSpec, Usage

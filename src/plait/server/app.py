@@ -12,7 +12,7 @@ from plait.platform import bootstrap
 from plait.platform.access import PrincipalCache, user_workspaces
 from plait.platform.bots import ensure_default_bot
 from plait.platform.chat_runner import ChatRunner
-from plait.platform.datasets import DatasetIndexes
+from plait.platform.dataset_indexes import DatasetIndexes
 from plait.platform.model_configs import WorkspaceModels
 from plait.server import envelope
 from plait.server.coze import files

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 
 from plait.platform import InvalidParams, datasets
-from plait.platform.datasets import DatasetIndexes
+from plait.platform.dataset_indexes import DatasetIndexes
 from plait.server.coze.dataset_models import (
     CreateDatasetRequest,
     CreateDocumentsRequest,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from cozepy import Coze, CozeAPIError
+from cozepy import Coze, CozeAPIError, Message
 from cozepy.bots import (
     BotModelInfo,
     BotOnboardingInfo,
@@ -116,3 +116,26 @@ def test_viewer_cannot_write(server: Running, coze: Coze, space_id: str) -> None
         with pytest.raises(CozeAPIError) as error:
             call()
         assert error.value.code == 4101
+
+
+def test_unpublish_takes_a_bot_offline_until_published_again(server: Running, coze: Coze, space_id: str) -> None:
+    bot_id = coze.bots.create(
+        space_id=space_id, name="Seasonal", model_info_config={"model_id": "scripted/echo"}
+    ).bot_id
+    coze.bots.publish(bot_id=bot_id)
+    coze.bots.unpublish(bot_id=bot_id, connector_id="1024", unpublish_reason="out of season")
+    with pytest.raises(CozeAPIError) as offline:
+        coze.bots.retrieve(bot_id=bot_id)
+    assert offline.value.code == 4200
+    assert bot_id not in {
+        b.id for b in coze.bots.list(space_id=space_id, publish_status=PublishStatus.PUBLISHED_ONLINE).items
+    }
+    member = server.coze(server.make_key("--user", "shopper", "--role", "member"))
+    with pytest.raises(CozeAPIError, match="has not been published"):
+        member.chat.create(user_id="u", bot_id=bot_id, additional_messages=[Message.build_user_question_text("hi")])
+    with pytest.raises(CozeAPIError, match="is not published") as again:
+        coze.bots.unpublish(bot_id=bot_id, connector_id="1024")
+    assert again.value.code == 4000
+    coze.bots.publish(bot_id=bot_id)
+    chat = member.chat.create(user_id="u", bot_id=bot_id, additional_messages=[Message.build_user_question_text("hi")])
+    assert chat.status == "completed"

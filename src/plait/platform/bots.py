@@ -152,6 +152,16 @@ async def publish_bot(uow: UnitOfWork, principal: Principal, bot_id: str, connec
     return version
 
 
+async def unpublish_bot(uow: UnitOfWork, principal: Principal, bot_id: str) -> None:
+    """Take the bot offline: chats and published reads fail until it is published again; its versions stay."""
+    principal.require_writer()
+    bot = await _get(uow, principal, bot_id)
+    if bot.published_version is None:
+        raise InvalidParams(f"bot {bot_id} is not published")
+    await uow.bots.update(bot.workspace_id, bot.id, published_version=None, published_at=None)
+    _published.pop((bot.workspace_id, bot.id), None)
+
+
 async def get_bot(uow: UnitOfWork, principal: Principal, bot_id: str, *, published: bool) -> BotRecord:
     """The latest published version, or the draft; an unpublished bot has no published version (4200)."""
     bot = await _get(uow, principal, bot_id)

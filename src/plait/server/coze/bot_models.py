@@ -108,6 +108,11 @@ class PublishBotRequest(BaseModel):
     connector_ids: list[str] = Field(default_factory=lambda: ["1024"])
 
 
+class UnpublishBotRequest(BaseModel):
+    connector_id: str = "1024"
+    unpublish_reason: str | None = Field(default=None, max_length=1024)
+
+
 class PublishedBot(BaseModel):
     bot_id: str
     version: str

@@ -1,4 +1,4 @@
-"""Coze bot endpoints: create, update, publish, retrieve (v1 online info, v2 draft or published), list."""
+"""Coze bot endpoints: create, update, publish, unpublish, retrieve (v1 online info, v2 draft or published), list."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from plait.server.coze.bot_models import (
     CreateBotRequest,
     PublishBotRequest,
     PublishedBot,
+    UnpublishBotRequest,
     UpdateBotRequest,
     render_bot,
 )
@@ -38,6 +39,12 @@ async def update_bot(body: UpdateBotRequest, uow: Uow, caller: Caller) -> dict[s
 async def publish_bot(body: PublishBotRequest, uow: Uow, caller: Caller) -> dict[str, Any]:
     version = await bots.publish_bot(uow, caller, body.bot_id, body.connector_ids)
     return ok(PublishedBot(bot_id=version.bot_id, version=version.version).model_dump())
+
+
+@router.post("/v1/bots/{bot_id}/unpublish")
+async def unpublish_bot(bot_id: str, body: UnpublishBotRequest, uow: Uow, caller: Caller) -> dict[str, Any]:
+    await bots.unpublish_bot(uow, caller, bot_id)
+    return ok({})
 
 
 @router.get("/v1/bot/get_online_info")

@@ -3,6 +3,7 @@ history, client tools, cancel, failures, workspace isolation and bad input."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import time
 from collections.abc import Iterator
@@ -365,3 +366,28 @@ async def _async_chat(coze: AsyncCoze, echo_bot: str) -> None:
     )
     deltas = [e.message.content async for e in stream if e.event == ChatEventType.CONVERSATION_MESSAGE_DELTA]
     assert "".join(deltas) == "async stream"
+
+
+def test_a_long_non_streamed_chat_shows_in_the_database_while_it_runs(coze: Coze, space_id: str) -> None:
+    """A non-streamed chat is written with its first save, or after a short grace while it runs."""
+    slow = _bot(coze, space_id, "slowscript/echo")
+    conversation = coze.conversations.create(bot_id=slow)
+    text = " ".join(f"w{i}" for i in range(30))  # 1.5 s of answer
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(
+            coze.chat.create,
+            user_id="u1",
+            bot_id=slow,
+            conversation_id=conversation.id,
+            additional_messages=[Message.build_user_question_text(text)],
+        )
+        deadline = time.monotonic() + 1.0
+        while not (listed := list(coze.conversations.messages.list(conversation_id=conversation.id))):
+            assert time.monotonic() < deadline, "the running chat's question was not saved within a second"
+            time.sleep(0.02)
+        running = coze.chat.retrieve(conversation_id=conversation.id, chat_id=listed[0].chat_id)
+        assert running.status == ChatStatus.IN_PROGRESS and not pending.done()
+        chat = pending.result(timeout=30)
+    assert chat.status == ChatStatus.COMPLETED and chat.id == running.id
+    answers = [m.content for m in coze.chat.messages.list(conversation_id=conversation.id, chat_id=chat.id)]
+    assert answers == [text, text]

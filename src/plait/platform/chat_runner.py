@@ -37,6 +37,7 @@ SUGGEST_PROMPT = (
     "in the user's language, without numbering or any other text."
 )
 MAX_FOLLOW_UPS = 3
+UNSAVED_GRACE_SECONDS = 0.05  # how long a deferred chat may stay out of the database while it runs
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s*")
 VERBOSE_FINISH = '{"msg_type":"generate_answer_finish","data":"","from_module":null,"from_unit":null}'
 
@@ -64,14 +65,24 @@ class ChatRunner:
         self._datasets = datasets
         self._models = models
         self._runs: dict[str, Run] = {}
+        self._background: set[asyncio.Task[None]] = set()
 
     def start(self, job: ChatJob) -> Run:
         """Start the run; call after the job's records are committed."""
         run = Run(job)
-        self._runs[job.chat.id] = run
-        run.task = asyncio.create_task(self._execute(run), name=f"chat {job.chat.id}")
-        run.task.add_done_callback(lambda _: self._runs.pop(job.chat.id, None))
+        chat_id = job.chat.id
+        self._runs[chat_id] = run
+        run.task = asyncio.create_task(self._execute(run), name=f"chat {chat_id}")
+        if job.unsaved:  # a run still going after the grace period shows up in the database
+            timer = asyncio.get_running_loop().call_later(UNSAVED_GRACE_SECONDS, self._save_soon, job)
+            run.task.add_done_callback(lambda _: timer.cancel())
+        run.task.add_done_callback(lambda _: self._runs.pop(chat_id, None))
         return run
+
+    def _save_soon(self, job: ChatJob) -> None:
+        task = asyncio.create_task(self._save(job, []))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def get(self, chat_id: str) -> Run | None:
         return self._runs.get(chat_id)
@@ -97,7 +108,7 @@ class ChatRunner:
         tasks = [run.task for run in self._runs.values() if run.task is not None]
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, *self._background, return_exceptions=True)
 
     async def _execute(self, run: Run) -> None:
         job, chat = run.job, run.chat
@@ -148,14 +159,20 @@ class ChatRunner:
         return ReactAgent(model, tools=own, client_tools=tools, options=options)
 
     async def _save(self, job: ChatJob, rows: list[MessageRow], **chat_fields: Any) -> None:
-        """Insert messages (when the chat saves its history) and set chat fields, in one transaction."""
-        if not (rows and job.auto_save) and not chat_fields:
-            return
-        async with UnitOfWork(self._sessions) as uow:
-            if job.auto_save:
-                uow.session.add_all(rows)
-            if chat_fields:
-                await uow.chats.settle(job.chat.workspace_id, job.chat.id, **chat_fields)
+        """Insert messages (when the chat saves its history) and set chat fields, in one transaction; a chat
+        the request left unsaved is inserted here, as it stands, with its entered messages."""
+        async with job.saving:
+            unsaved, job.unsaved = job.unsaved, []
+            if not (rows and job.auto_save) and not chat_fields and not unsaved:
+                return
+            async with UnitOfWork(self._sessions) as uow:
+                if unsaved:
+                    _apply(job.chat, **chat_fields)
+                    uow.session.add_all(unsaved)
+                elif chat_fields:
+                    await uow.chats.settle(job.chat.workspace_id, job.chat.id, **chat_fields)
+                if job.auto_save:
+                    uow.session.add_all(rows)
 
     async def _pause(self, run: Run, paused: Paused) -> None:
         calls = [_call_view(call) for call in paused.calls]

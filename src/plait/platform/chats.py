@@ -7,6 +7,7 @@ message lists see the chat from its first moment. The run itself is the chat run
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,7 @@ class ChatRequest:
     custom_variables: dict[str, str] = field(default_factory=dict)
     meta_data: dict[str, str] = field(default_factory=dict)
     auto_save_history: bool = True
+    defer: bool = False  # let the run insert the chat and its messages (see ChatJob.unsaved)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -49,6 +51,11 @@ class ChatJob:
     custom_variables: dict[str, str]
     auto_save: bool
     client_tools: list[ToolSpec] = field(default_factory=list)  # beyond the bot's own (an OpenAI request's)
+    # Rows not inserted yet: the chat and its entered messages, when the request deferred them to the run's
+    # first save. A non-streamed chat's id reaches its client only with the answer, so nobody can ask for it
+    # sooner; a fast answer then costs one write transaction instead of two.
+    unsaved: list[Chat | Message] = field(default_factory=list)
+    saving: asyncio.Lock = field(default_factory=asyncio.Lock)  # one save at a time: the insert comes first
 
 
 async def start_chat(uow: UnitOfWork, principal: Principal, request: ChatRequest) -> ChatJob:
@@ -68,10 +75,12 @@ async def start_chat(uow: UnitOfWork, principal: Principal, request: ChatRequest
     last = request.messages[-1] if request.messages else rows[-1] if rows else None
     if last is None or last.role != "user":
         raise InvalidParams("additional_messages: the conversation must end with a user message for the bot to answer")
-    chat = await _new_chat(uow, conversation, record.bot.id, request.user_id or principal.user_id, request.meta_data)
+    chat = _new_chat(conversation, record.bot.id, request.user_id or principal.user_id, request.meta_data)
     entered = [_row(conversation, chat, message) for message in request.messages]
-    if request.auto_save_history:
-        uow.session.add_all(entered)
+    unsaved: list[Chat | Message] = [chat, *(entered if request.auto_save_history else [])]
+    if not request.defer:
+        uow.session.add_all(unsaved)  # written when the caller commits, before the run starts
+        unsaved = []
     history = to_messages([*rows, *entered])
     return ChatJob(
         chat=chat,
@@ -79,6 +88,7 @@ async def start_chat(uow: UnitOfWork, principal: Principal, request: ChatRequest
         history=history,
         custom_variables=request.custom_variables,
         auto_save=request.auto_save_history,
+        unsaved=unsaved,
     )
 
 
@@ -106,7 +116,7 @@ async def start_completion(
     conversation = await create_conversation(
         uow, principal, bot_id=record.bot.id, name=None, meta_data={}, connector_id="openai", messages=[]
     )
-    chat = await _new_chat(uow, conversation, record.bot.id, principal.user_id, {})
+    chat = await uow.chats.add(_new_chat(conversation, record.bot.id, principal.user_id, {}))
     for message in entered:
         await uow.messages.add(_row(conversation, chat, message))
     return ChatJob(
@@ -201,10 +211,13 @@ async def _with_history(
     return found
 
 
-async def _new_chat(
-    uow: UnitOfWork, conversation: Conversation, bot_id: str, user_id: str, meta_data: dict[str, str]
-) -> Chat:
-    chat = Chat(
+def _new_chat(conversation: Conversation, bot_id: str, user_id: str, meta_data: dict[str, str]) -> Chat:
+    """A running chat with its id and times set now, to insert at once or with the run's first save."""
+    stamp = now()
+    return Chat(
+        id=new_id(),
+        created_at=stamp,
+        updated_at=stamp,
         workspace_id=conversation.workspace_id,
         conversation_id=conversation.id,
         section_id=conversation.last_section_id,
@@ -213,7 +226,6 @@ async def _new_chat(
         status="in_progress",
         meta_data=meta_data,
     )
-    return await uow.chats.add(chat)
 
 
 def _row(conversation: Conversation, chat: Chat, message: NewMessage) -> Message:

@@ -78,6 +78,7 @@ async def create_chat(
             custom_variables=body.custom_variables or {},
             meta_data=body.meta_data or {},
             auto_save_history=auto_save,
+            defer=not stream,  # a streamed chat's id is out at its first event: it must be saved first
         ),
     )
     await uow.commit()

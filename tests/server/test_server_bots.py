@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from cozepy import Coze, CozeAPIError, Message
 from cozepy.bots import (
@@ -139,3 +140,26 @@ def test_unpublish_takes_a_bot_offline_until_published_again(server: Running, co
     coze.bots.publish(bot_id=bot_id)
     chat = member.chat.create(user_id="u", bot_id=bot_id, additional_messages=[Message.build_user_question_text("hi")])
     assert chat.status == "completed"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"tools": [{"name": "bad name!"}]}, "tools[0].name"),
+        ({"tools": [{"name": "t"}, {"name": "t"}]}, "is used twice"),
+        ({"tools": [{"name": "t", "parameters": {"type": "string"}}]}, "a JSON Schema of type object"),
+        ({"tools": [{"description": "no name"}]}, "tools.0.name"),
+        ({"variables": [{"keyword": "1st"}]}, "variables.0.keyword"),
+        ({"knowledge": {"dataset_ids": "not a list"}}, "knowledge.dataset_ids"),
+    ],
+)
+def test_bad_tools_variables_and_knowledge_are_refused(
+    server: Running, token: str, coze: Coze, space_id: str, fields: dict[str, object], message: str
+) -> None:
+    bot_id = coze.bots.create(space_id=space_id, name="Strict").bot_id
+    answer = httpx.post(
+        f"{server.base_url}/v1/bot/update",
+        json={"bot_id": bot_id, **fields},
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert answer.status_code == 400 and answer.json()["code"] == 4000 and message in answer.json()["msg"]

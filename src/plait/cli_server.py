@@ -95,6 +95,11 @@ def serve(
     from plait.server.app import prepare_database
 
     asyncio.run(prepare_database(settings))  # once, before workers start, so they do not race to migrate
+    base = f"http://{settings.host}:{settings.port}"
+    typer.echo(
+        f"Plait on {base} (Coze API), {base}/openai/v1 (OpenAI API), {base}/docs; data in {settings.data_dir}.\n"
+        "Make an API key in another terminal: plait keys create"
+    )
     uvicorn.run(
         "plait.server.app:app_from_env",
         factory=True,

@@ -73,3 +73,14 @@ def test_fit_keeps_the_latest_rounds_within_budget() -> None:
     assert [m.text for m in kept] == ["s", "short"]
     huge = [Message.user("word " * 5000)]
     assert fit([], huge, {"model_id": "local/gemma3-270m"}) == huge  # the question is never dropped
+
+
+def test_knowledge_takes_at_most_half_a_small_models_context() -> None:
+    chunks = [Document(content=f"chunk {i} " + "word " * 300, metadata={"document_name": f"d{i}"}) for i in range(5)]
+    small = {"prompt": {"prompt": "p"}, "model_info": {"model_id": "local/gemma3-270m", "max_tokens": 256}}
+    (system,) = system_message(small, {}, chunks)
+    assert "[2] (d1)" in system.text and "[3]" not in system.text  # 2 x ~300 tokens within (2048 - 256) / 2
+    (roomy,) = system_message({**small, "model_info": {"model_id": "openai/gpt-4o"}}, {}, chunks)
+    assert "[5] (d4)" in roomy.text
+    huge = [Document(content="word " * 5000)]
+    assert "[1]" in system_message(small, {}, huge)[0].text  # the best chunk always goes in

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from plait.platform.chat_prompt import knowledge_block
+from plait.platform.chat_prompt import KNOWLEDGE_SHARE, context_budget, knowledge_block
 from plait.platform.dataset_indexes import DatasetIndexes
 from plait.platform.datasets import search_datasets
 from plait.schema import Document, ToolSpec
@@ -34,6 +34,7 @@ class BotKnowledge:
     dataset_ids: list[str]
     strategy: int
     auto_call: bool
+    max_tokens: int  # what the chunks may take of the model's context
     spec: ToolSpec = field(default_factory=lambda: TOOL)  # as a tool (the Tool protocol)
 
     @classmethod
@@ -55,6 +56,7 @@ class BotKnowledge:
             dataset_ids=list(knowledge["dataset_ids"]),
             strategy=int(knowledge.get("search_strategy", 0)),
             auto_call=bool(knowledge.get("auto_call", True)),
+            max_tokens=int(context_budget(config.get("model_info") or {}) * KNOWLEDGE_SHARE),
         )
 
     async def search(self, query: str) -> list[Document]:
@@ -68,4 +70,6 @@ class BotKnowledge:
         query = arguments.get("query")
         if not isinstance(query, str) or not query.strip():
             raise ValueError("query must be a non-empty string")
-        return knowledge_block(await self.search(query)) or "No passage of the knowledge bases matches."
+        return (
+            knowledge_block(await self.search(query), self.max_tokens) or "No passage of the knowledge bases matches."
+        )

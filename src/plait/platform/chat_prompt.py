@@ -8,13 +8,14 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from plait.models.tokens import count_message_tokens
+from plait.models.tokens import count_message_tokens, count_text_tokens
 from plait.schema import Document, Message, ToolCall
 
 DEFAULT_ROUNDS = 20
 DEFAULT_MAX_TOKENS = 512
 CONTEXT_TOKENS = {"local": 2048}  # the context window a provider's models have when they are smaller than most
 DEFAULT_CONTEXT_TOKENS = 32_000
+KNOWLEDGE_SHARE = 0.5  # of the prompt budget, at most, for retrieved chunks: history and the question need room
 _VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
@@ -27,21 +28,29 @@ def persona(config: Mapping[str, Any], custom: Mapping[str, str]) -> str:
     return _VARIABLE.sub(lambda m: values.get(m[1], m[0]), text)
 
 
-def knowledge_block(documents: Sequence[Document]) -> str:
-    """Retrieved chunks as a numbered context section the model is told to answer from."""
+def knowledge_block(documents: Sequence[Document], max_tokens: int | None = None) -> str:
+    """Retrieved chunks, best first, as a numbered context section the model is told to answer from; with
+    ``max_tokens``, only the chunks that fit (a small model's context would otherwise overflow)."""
     if not documents:
         return ""
     lines = ["Answer from the following knowledge when it is relevant; say so when it does not cover the question."]
+    used = count_text_tokens(lines[0])
     for index, document in enumerate(documents, 1):
         source = document.metadata.get("document_name") or document.metadata.get("source") or ""
-        lines.append(f"[{index}]{f' ({source})' if source else ''} {document.content}")
+        line = f"[{index}]{f' ({source})' if source else ''} {document.content}"
+        used += count_text_tokens(line)
+        if max_tokens is not None and used > max_tokens and index > 1:
+            break
+        lines.append(line)
     return "\n".join(lines)
 
 
 def system_message(
     config: Mapping[str, Any], custom: Mapping[str, str], documents: Sequence[Document]
 ) -> list[Message]:
-    text = "\n\n".join(part for part in (persona(config, custom), knowledge_block(documents)) if part)
+    """Persona, then knowledge, which may fill up to ``KNOWLEDGE_SHARE`` of the model's context."""
+    limit = int(context_budget(config.get("model_info") or {}) * KNOWLEDGE_SHARE)
+    text = "\n\n".join(part for part in (persona(config, custom), knowledge_block(documents, limit)) if part)
     return [Message.system(text)] if text else []
 
 
@@ -116,14 +125,19 @@ def _surely_fits(messages: list[Message], budget: int) -> bool:
     return framing + size <= budget
 
 
+def context_budget(model_info: Mapping[str, Any]) -> int:
+    """The prompt tokens a bot's model takes: its context window less room for the answer."""
+    provider = str(model_info.get("model_id", "")).partition("/")[0]
+    return CONTEXT_TOKENS.get(provider, DEFAULT_CONTEXT_TOKENS) - (model_info.get("max_tokens") or DEFAULT_MAX_TOKENS)
+
+
 def fit(system: list[Message], history: list[Message], model_info: Mapping[str, Any]) -> list[Message]:
     """Keep the latest ``context_round`` rounds (a round starts at a user message) that fit the model's context
     after room for its answer; the newest round always stays, however long, so the question is never lost."""
     rounds = model_info.get("context_round") or DEFAULT_ROUNDS
     starts = [i for i, m in enumerate(history) if m.role == "user"] or [0]
     starts = starts[-rounds:]
-    provider = str(model_info.get("model_id", "")).partition("/")[0]
-    budget = CONTEXT_TOKENS.get(provider, DEFAULT_CONTEXT_TOKENS) - (model_info.get("max_tokens") or DEFAULT_MAX_TOKENS)
+    budget = context_budget(model_info)
     for start in starts:
         kept = system + history[start:]
         if _surely_fits(kept, budget) or count_message_tokens(kept) <= budget or start == starts[-1]:

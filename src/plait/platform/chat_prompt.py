@@ -28,9 +28,9 @@ def persona(config: Mapping[str, Any], custom: Mapping[str, str]) -> str:
     return _VARIABLE.sub(lambda m: values.get(m[1], m[0]), text)
 
 
-def knowledge_block(documents: Sequence[Document], max_tokens: int | None = None) -> str:
-    """Retrieved chunks, best first, as a numbered context section the model is told to answer from; with
-    ``max_tokens``, only the chunks that fit (a small model's context would otherwise overflow)."""
+def knowledge_block(documents: Sequence[Document], max_tokens: int) -> str:
+    """Retrieved chunks, best first, as a numbered context section the model is told to answer from: those
+    that fit in ``max_tokens`` (a small model's context would otherwise overflow), the best one always."""
     if not documents:
         return ""
     lines = ["Answer from the following knowledge when it is relevant; say so when it does not cover the question."]
@@ -39,7 +39,7 @@ def knowledge_block(documents: Sequence[Document], max_tokens: int | None = None
         source = document.metadata.get("document_name") or document.metadata.get("source") or ""
         line = f"[{index}]{f' ({source})' if source else ''} {document.content}"
         used += count_text_tokens(line)
-        if max_tokens is not None and used > max_tokens and index > 1:
+        if used > max_tokens and index > 1:
             break
         lines.append(line)
     return "\n".join(lines)

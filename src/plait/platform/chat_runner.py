@@ -21,11 +21,11 @@ from plait.platform.bot_graph import BOT_GRAPH, Turn
 from plait.platform.chat_events import ChatEvent, EventKind, EventLog
 from plait.platform.chat_knowledge import BotKnowledge
 from plait.platform.chat_prompt import function_call_content
-from plait.platform.chats import ChatJob
+from plait.platform.chats import ChatJob, chat_message
 from plait.platform.dataset_indexes import DatasetIndexes
 from plait.platform.model_configs import WorkspaceModels
-from plait.platform.views import chat_view, message_view
-from plait.schema import Message, ToolCall, ToolSpec, Usage
+from plait.platform.views import chat_view, message_view, tool_call_view
+from plait.schema import Message, ToolSpec, Usage
 from plait.store import UnitOfWork, new_id
 from plait.store.base import now
 from plait.store.models import Chat
@@ -134,7 +134,7 @@ class ChatRunner:
                 elif isinstance(event, Paused):
                     await self._pause(run, event)
                 else:
-                    await self._finish(run, answer.final(event))
+                    await self._finish(run, answer.final(event), event.usage)
         except asyncio.CancelledError:
             await asyncio.shield(self._end(run, "canceled", answer.partial()))
         except Exception as exc:  # the chat fails visibly; the server keeps serving
@@ -175,17 +175,18 @@ class ChatRunner:
                     uow.session.add_all(rows)
 
     async def _pause(self, run: Run, paused: Paused) -> None:
-        calls = [_call_view(call) for call in paused.calls]
+        calls = [tool_call_view(call) for call in paused.calls]
         required = {"type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": calls}}
         stored = {**required, "_custom_variables": run.job.custom_variables, "_saved": run.job.auto_save}
-        await self._save(run.job, [], status="requires_action", required_action=stored, usage=_usage(paused.usage))
-        _apply(run.chat, status="requires_action", required_action=required, usage=_usage(paused.usage))
+        usage = _usage(paused.usage)
+        await self._save(run.job, [], status="requires_action", required_action=stored, usage=usage)
+        _apply(run.chat, status="requires_action", required_action=required, usage=usage)
         _emit(run, "conversation.chat.requires_action", chat_view(run.chat))
         _emit(run, "done")
 
-    async def _finish(self, run: Run, answer: MessageRow | None) -> None:
+    async def _finish(self, run: Run, answer: MessageRow | None, usage: Usage) -> None:
         follow_ups = await self._follow_ups(run.job, answer) if answer is not None else []
-        fields = {"status": "completed", "completed_at": now(), "usage": run.job.chat.usage}
+        fields = {"status": "completed", "completed_at": now(), "usage": _usage(usage)}
         await self._save(run.job, [answer, *follow_ups] if answer else [], **fields)
         _apply(run.chat, **fields)
         if answer is not None:
@@ -239,6 +240,7 @@ class _Answer:
 
     def reset(self) -> None:
         self._id: str | None = None  # taken at the first delta, so the answer sorts after tool messages
+        self._view: dict[str, Any] | None = None  # what every delta event of this answer repeats
         self.text: list[str] = []
         self.reasoning: list[str] = []
 
@@ -251,12 +253,11 @@ class _Answer:
     def delta(self, delta: AnswerDelta) -> dict[str, Any]:
         self.text.append(delta.text)
         self.reasoning.append(delta.reasoning)
-        view = message_view(self.extra("answer", delta.text, message_id=self.id))
-        view["reasoning_content"] = delta.reasoning
-        return view
+        if self._view is None:
+            self._view = message_view(self.extra("answer", "", message_id=self.id))
+        return {**self._view, "content": delta.text, "reasoning_content": delta.reasoning}
 
     def final(self, answered: Answered) -> MessageRow | None:
-        self.job.chat.usage = _usage(answered.usage)
         reply = answered.message
         if not reply.text and not reply.reasoning:
             return None
@@ -275,21 +276,8 @@ class _Answer:
     def extra(
         self, kind: str, content: str, meta: dict[str, str] | None = None, *, message_id: str | None = None
     ) -> MessageRow:
-        chat, stamp = self.job.chat, now()
-        return MessageRow(
-            id=message_id or new_id(),
-            workspace_id=chat.workspace_id,
-            conversation_id=chat.conversation_id,
-            section_id=chat.section_id,
-            chat_id=chat.id,
-            bot_id=chat.bot_id,
-            role="assistant",
-            type=kind,
-            content=content,
-            content_type="text",
-            meta_data=meta or {},
-            created_at=stamp,
-            updated_at=stamp,
+        return chat_message(
+            self.job.chat, role="assistant", kind=kind, content=content, meta_data=meta, message_id=message_id
         )
 
 
@@ -307,10 +295,6 @@ def _emit(run: Run, kind: EventKind, data: dict[str, Any] | None = None) -> None
 def _apply(chat: Chat, **fields: Any) -> None:
     for name, value in fields.items():
         setattr(chat, name, value)
-
-
-def _call_view(call: ToolCall) -> dict[str, Any]:
-    return {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
 
 
 def _usage(usage: Usage) -> dict[str, int]:

@@ -76,7 +76,7 @@ async def start_chat(uow: UnitOfWork, principal: Principal, request: ChatRequest
     if last is None or last.role != "user":
         raise InvalidParams("additional_messages: the conversation must end with a user message for the bot to answer")
     chat = _new_chat(conversation, record.bot.id, request.user_id or principal.user_id, request.meta_data)
-    entered = [_row(conversation, chat, message) for message in request.messages]
+    entered = [_entered(chat, message) for message in request.messages]
     unsaved: list[Chat | Message] = [chat, *(entered if request.auto_save_history else [])]
     if not request.defer:
         uow.session.add_all(unsaved)  # written when the caller commits, before the run starts
@@ -118,7 +118,7 @@ async def start_completion(
     )
     chat = await uow.chats.add(_new_chat(conversation, record.bot.id, principal.user_id, {}))
     for message in entered:
-        await uow.messages.add(_row(conversation, chat, message))
+        await uow.messages.add(_entered(chat, message))
     return ChatJob(
         chat=chat, config=record.config, history=messages, custom_variables={}, auto_save=True, client_tools=tools
     )
@@ -141,21 +141,12 @@ async def resume_chat(
         raise InvalidParams(f"chat {chat_id} ran with auto_save_history=false: its context was not kept to resume")
     variables = chat.required_action.get("_custom_variables", {})
     record = await _bot_for_chat(uow, principal, chat.bot_id or "")
-    conversation, rows = await _with_history(uow, principal, conversation_id, record.config)
-    meta = [{"tool_call_id": call_id} for call_id in pending]
+    _, rows = await _with_history(uow, principal, conversation_id, record.config)
     entered = [
-        _row(
-            conversation,
-            chat,
-            NewMessage(
-                role="assistant",
-                type="tool_output",
-                content=outputs[m["tool_call_id"]],
-                content_type="text",
-                meta_data=m,
-            ),
+        chat_message(
+            chat, role="assistant", kind="tool_output", content=outputs[call_id], meta_data={"tool_call_id": call_id}
         )
-        for m in meta
+        for call_id in pending
     ]
     uow.session.add_all(entered)
     chat.status, chat.required_action = "in_progress", None
@@ -228,21 +219,42 @@ def _new_chat(conversation: Conversation, bot_id: str, user_id: str, meta_data: 
     )
 
 
-def _row(conversation: Conversation, chat: Chat, message: NewMessage) -> Message:
-    """A message row with its id and times set now, so it can be shown before (or without) being saved."""
+def chat_message(
+    chat: Chat,
+    *,
+    role: str,
+    kind: str,
+    content: str,
+    content_type: str = "text",
+    meta_data: dict[str, str] | None = None,
+    message_id: str | None = None,
+) -> Message:
+    """A message row of ``chat`` with its id and times set now, so it can be shown before (or without) being
+    saved: what the client entered, and what the run produces."""
     stamp = now()
     return Message(
-        id=new_id(),
-        workspace_id=conversation.workspace_id,
-        conversation_id=conversation.id,
+        id=message_id or new_id(),
+        workspace_id=chat.workspace_id,
+        conversation_id=chat.conversation_id,
         section_id=chat.section_id,
         chat_id=chat.id,
         bot_id=chat.bot_id,
+        role=role,
+        type=kind,
+        content=content,
+        content_type=content_type,
+        meta_data=meta_data or {},
+        created_at=stamp,
+        updated_at=stamp,
+    )
+
+
+def _entered(chat: Chat, message: NewMessage) -> Message:
+    return chat_message(
+        chat,
         role=message.role,
-        type=message.type or ("question" if message.role == "user" else "answer"),
+        kind=message.kind,
         content=message.content,
         content_type=message.content_type,
         meta_data=message.meta_data,
-        created_at=stamp,
-        updated_at=stamp,
     )

@@ -31,6 +31,10 @@ class NewMessage:
     meta_data: dict[str, str]
     type: str = ""
 
+    @property
+    def kind(self) -> str:
+        return self.type or ("question" if self.role == "user" else "answer")
+
 
 def check_content(content_type: str, content: str, field: str = "content") -> None:
     """``object_string`` content must be the JSON array of parts the bot runtime reads; reject it early."""
@@ -66,14 +70,13 @@ async def _check_bot(uow: UnitOfWork, principal: Principal, bot_id: str) -> None
 
 async def _add_message(uow: UnitOfWork, conversation: Conversation, message: NewMessage) -> Message:
     check_content(message.content_type, message.content)
-    kind = message.type or ("question" if message.role == "user" else "answer")
     row = Message(
         workspace_id=conversation.workspace_id,
         conversation_id=conversation.id,
         section_id=conversation.last_section_id,
         bot_id=conversation.bot_id,
         role=message.role,
-        type=kind,
+        type=message.kind,
         content=message.content,
         content_type=message.content_type,
         meta_data=message.meta_data,

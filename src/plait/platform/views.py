@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from plait.schema import ToolCall
 from plait.store.models import Chat, Message
 
 
@@ -46,3 +47,8 @@ def chat_view(chat: Chat) -> dict[str, Any]:
     if chat.required_action is not None:  # keys with "_" are the runner's own (what a resumed run needs)
         view["required_action"] = {k: v for k, v in chat.required_action.items() if not k.startswith("_")}
     return view
+
+
+def tool_call_view(call: ToolCall) -> dict[str, Any]:
+    """A tool call as Coze's ``required_action`` and OpenAI's ``tool_calls`` both show it."""
+    return {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}

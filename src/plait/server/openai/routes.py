@@ -24,7 +24,8 @@ from plait.models.errors import ModelConfigError, UnknownModelError
 from plait.models.registry import ModelRegistry
 from plait.platform.bots import list_bots
 from plait.platform.chats import BOT_PREFIX
-from plait.schema import Message, ToolCall, Usage
+from plait.platform.views import tool_call_view
+from plait.schema import Message, Usage
 from plait.server.deps import Caller, Uow, require_scope
 from plait.server.openai.bots import bot_completion, is_bot
 from plait.server.openai.errors import OpenAIError, OpenAIRoute, model_not_found, translate
@@ -151,14 +152,10 @@ def _usage(usage: Usage | None) -> dict[str, Any] | None:
     }
 
 
-def _calls(calls: list[ToolCall]) -> list[dict[str, Any]]:
-    return [{"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}} for c in calls]
-
-
 def _completion(completion_id: str, created: int, model: str, reply: Message) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": reply.text or (None if reply.tool_calls else "")}
     if reply.tool_calls:
-        message["tool_calls"] = _calls(reply.tool_calls)
+        message["tool_calls"] = [tool_call_view(call) for call in reply.tool_calls]
     if reply.reasoning:
         message["reasoning_content"] = reply.reasoning
     finish = reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")

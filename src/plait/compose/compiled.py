@@ -8,9 +8,9 @@ import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
-from plait.compose.callbacks import CallbackHandler, RunInfo, handlers_for_run
+from plait.compose.callbacks import CallbackHandler, RunInfo, Span, handlers_for_run
 from plait.compose.checkpoint import Checkpoint, decode
-from plait.compose.engine import Engine, RunContext, _notify, subgraph_call
+from plait.compose.engine import Engine, RunContext, subgraph_call
 from plait.compose.errors import CheckpointCorrupt, CheckpointError, CheckpointNotFound
 from plait.compose.plan import Plan
 from plait.compose.runnable import Runnable, _iterate_blocking, _require_no_loop, deferred
@@ -36,40 +36,39 @@ class CompiledGraph(Runnable[I, O]):
     async def ainvoke(self, input: I, /, *, run_id: str | None = None, callbacks: Handlers = None) -> O:
         ctx, token = self._context(run_id, callbacks)
         try:
-            resume = _take_resume(token)
             engine = Engine(self.plan, ctx, streaming=False)
-            if resume is not None:
-                return await self._observe(ctx, input, self._resume_engine(engine, resume))  # type: ignore[no-any-return]
-            if not ctx.handlers or ctx.path:
+            resume = _take_resume(token)
+            if resume is None and ctx.open_spans is None:
                 return await engine.start(input)  # type: ignore[no-any-return]
-            return await self._observe(ctx, input, engine.start(input))  # type: ignore[no-any-return]
+            return await self._run(engine, input, resume)  # type: ignore[no-any-return]
         finally:
             _leave(token)
 
     async def acollect(self, input: StreamReader[I], /, *, run_id: str | None = None, callbacks: Handlers = None) -> O:
-        return await (await self._open_transform(input, run_id=run_id, callbacks=callbacks)).concat()
+        return await self._open(input, run_id, callbacks, collect=True)  # type: ignore[no-any-return]
 
     def astream(self, input: I, /, *, run_id: str | None = None, callbacks: Handlers = None) -> StreamReader[O]:
-        return deferred(self._open_transform(StreamReader.from_value(input), run_id=run_id, callbacks=callbacks))
+        return deferred(self._open(StreamReader.from_value(input), run_id, callbacks))
 
     def atransform(
         self, input: StreamReader[I], /, *, run_id: str | None = None, callbacks: Handlers = None
     ) -> StreamReader[O]:
-        return deferred(self._open_transform(input, run_id=run_id, callbacks=callbacks))
+        return deferred(self._open(input, run_id, callbacks))
 
     async def _open_stream(self, input: I) -> StreamReader[O]:
-        return await self._open_transform(StreamReader.from_value(input))
+        return await self._open(StreamReader.from_value(input), None, None)  # type: ignore[no-any-return]
 
-    async def _open_transform(
-        self, input: StreamReader[I], *, run_id: str | None = None, callbacks: Handlers = None
-    ) -> StreamReader[O]:
+    async def _open_transform(self, input: StreamReader[I]) -> StreamReader[O]:
+        return await self._open(input, None, None)  # type: ignore[no-any-return]
+
+    async def _open(
+        self, input: StreamReader[I], run_id: str | None, callbacks: Handlers, *, collect: bool = False
+    ) -> Any:
+        """Stream mode: the output stream, or its concatenation for ``collect``."""
         ctx, token = self._context(run_id, callbacks)
         try:
-            resume = _take_resume(token)
             engine = Engine(self.plan, ctx, streaming=True)
-            if resume is not None:
-                return await self._resume_engine(engine, resume)  # type: ignore[no-any-return]
-            return await engine.start(input)  # type: ignore[no-any-return]
+            return await self._run(engine, input, _take_resume(token), collect=collect)
         finally:
             _leave(token)
 
@@ -92,7 +91,7 @@ class CompiledGraph(Runnable[I, O]):
         ctx, token = self._context(run_id, callbacks)
         try:
             engine = Engine(self.plan, ctx, streaming=False)
-            return await self._observe(ctx, None, self._resume_engine(engine, [data]))  # type: ignore[no-any-return]
+            return await self._run(engine, None, [data])  # type: ignore[no-any-return]
         finally:
             _leave(token)
 
@@ -107,7 +106,7 @@ class CompiledGraph(Runnable[I, O]):
             ctx, token = self._context(run_id, callbacks)
             try:
                 engine = Engine(self.plan, ctx, streaming=True)
-                return await self._resume_engine(engine, [data])  # type: ignore[no-any-return]
+                return await self._run(engine, StreamReader.from_value(None), [data])  # type: ignore[no-any-return]
             finally:
                 _leave(token)
 
@@ -148,6 +147,7 @@ class CompiledGraph(Runnable[I, O]):
                 path=(*parent.path, call.node),
                 handlers=parent.handlers,
                 checkpointer=self.plan.checkpointer or parent.checkpointer,
+                open_spans=parent.open_spans,
             )
             return ctx, (token, call.resume)
         handlers = handlers_for_run(callbacks)
@@ -156,25 +156,36 @@ class CompiledGraph(Runnable[I, O]):
             path=(),
             handlers=handlers,
             checkpointer=self.plan.checkpointer,
+            open_spans={} if handlers else None,
         )
         return ctx, None
 
-    async def _observe(self, ctx: RunContext, input: Any, run: Any) -> Any:
-        """Run the whole graph between graph-level callbacks (root runs only)."""
-        if not ctx.handlers or ctx.path:
-            return await run
-        info = RunInfo(run_id=ctx.run_id, path=(), name=self.name, kind="graph", started_at=time.perf_counter())
-        count = len(ctx.handlers)
-        _notify(ctx.handlers, "on_start", info, [input] * count)
+    async def _run(self, engine: Engine, input: Any, resume: list[Any] | None, *, collect: bool = False) -> Any:
+        """Start or resume the engine, inside the graph's span when this is a root run with handlers (a
+        subgraph's run is covered by its parent's node span)."""
+        ctx, streaming = engine.ctx, engine.streaming
+        span = None
+        if ctx.open_spans is not None and not ctx.path:
+            info = RunInfo(run_id=ctx.run_id, path=(), name=self.name, kind="graph", started_at=time.perf_counter())
+            span = Span(ctx.handlers, info, ctx.open_spans)
+            if streaming:
+                input = span.start_stream(input)
+            else:
+                span.start(input)
         try:
-            output = await run
+            out = await (engine.start(input) if resume is None else self._resume_engine(engine, resume))
+            if collect:
+                out = await out.concat()
         except BaseException as exc:
-            info.duration = time.perf_counter() - info.started_at
-            _notify(ctx.handlers, "on_error", info, [exc] * count)
+            if span is not None:
+                span.fail(exc)
             raise
-        info.duration = time.perf_counter() - info.started_at
-        _notify(ctx.handlers, "on_end", info, [output] * count)
-        return output
+        if span is None:
+            return out
+        if streaming and not collect:
+            return span.end_stream(out)
+        span.end(out)
+        return out
 
     def __repr__(self) -> str:
         return f"CompiledGraph({self.name}, {len(self.plan.nodes) - 1} nodes)"

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import logging
 import time
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from plait.compose.callbacks import CallbackHandler, RunInfo
+from plait.compose.callbacks import CallbackHandler, RunInfo, Span, peek_value
 from plait.compose.checkpoint import Checkpoint, Checkpointer, encode
 from plait.compose.errors import (
     GraphInterrupted,
@@ -31,8 +30,6 @@ from plait.compose.interrupt import NodeInterrupt, enter_resume_scope, leave_res
 from plait.compose.plan import NodeDeadline, Plan, PlanNode
 from plait.schema import PlaitError, StreamReader
 from plait.schema.stream import _Source, take_value
-
-logger = logging.getLogger("plait.compose")
 
 
 class _Skip(enum.Enum):
@@ -49,6 +46,7 @@ class RunContext:
     path: tuple[str, ...]
     handlers: tuple[CallbackHandler, ...]
     checkpointer: Checkpointer | None
+    open_spans: dict[Span, None] | None = None  # with handlers: shared by the root run and its subgraphs
 
 
 @dataclass(slots=True)
@@ -265,6 +263,8 @@ class Engine:
                     if is_value:
                         return StreamReader.from_value(node.sync_invoke(value))
                 out = await node.transform(inp)
+                if peek_value(out)[0]:
+                    return out  # a value cannot fail while read, and stays one for the next node and callbacks
                 return StreamReader(_Attributed(out, (*self.ctx.path, name)))
             if node.sync_invoke is not None:
                 return node.sync_invoke(inp)
@@ -287,7 +287,6 @@ class Engine:
                     leave_resume_scope(token)
 
     async def _run_observed(self, node: PlanNode, inp: Any) -> Any:
-        handlers = self.ctx.handlers
         info = RunInfo(
             run_id=self.ctx.run_id,
             path=(*self.ctx.path, node.name),
@@ -296,26 +295,22 @@ class Engine:
             started_at=time.perf_counter(),
         )
         info.metadata["step"] = self.step
+        span = Span(self.ctx.handlers, info, self.ctx.open_spans)
         if self.streaming:
-            inp, *copies = inp.copy(len(handlers) + 1)
-            _notify(handlers, "on_start_stream", info, copies)
+            inp = span.start_stream(inp)
         else:
-            _notify(handlers, "on_start", info, [inp] * len(handlers))
+            span.start(inp)
         try:
             out = await self._call(node, inp)
         except BaseException as exc:
-            info.duration = time.perf_counter() - info.started_at
-            _notify(handlers, "on_error", info, [exc] * len(handlers))
+            span.fail(exc)
             raise
-        info.duration = time.perf_counter() - info.started_at
         if type(out) is _Paused:
-            info.metadata["interrupted"] = True
-            _notify(handlers, "on_end", info, [None] * len(handlers))
-        elif self.streaming:
-            out, *copies = out.copy(len(handlers) + 1)
-            _notify(handlers, "on_end_stream", info, copies)
-        else:
-            _notify(handlers, "on_end", info, [out] * len(handlers))
+            span.stop("interrupted")
+            return out
+        if self.streaming:
+            return span.end_stream(out)
+        span.end(out)
         return out
 
     # -- routing --------------------------------------------------------------------------------------
@@ -612,14 +607,6 @@ def _distribute(paused: list[str], data: Any, path: tuple[str, ...]) -> dict[str
 def _describe(exc: BaseException) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _notify(handlers: tuple[CallbackHandler, ...], event: str, info: RunInfo, args: list[Any]) -> None:
-    for handler, arg in zip(handlers, args, strict=True):
-        try:
-            getattr(handler, event)(info, arg)
-        except Exception:
-            logger.exception("callback %s.%s failed", type(handler).__name__, event)
 
 
 async def _cancel_all(futures: Sequence[asyncio.Future[Any]]) -> None:

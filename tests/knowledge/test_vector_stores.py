@@ -13,7 +13,7 @@ import pytest
 
 from plait.knowledge.errors import IndexStoreError
 from plait.knowledge.index.milvus import MilvusStore
-from plait.knowledge.index.pgvector import PgVectorStore
+from plait.knowledge.index.pgvector import PgVectorStore, search_sql
 from plait.knowledge.index.vectors import ExactVectorStore, VectorStore
 from plait.schema import Document
 
@@ -199,8 +199,24 @@ async def test_pgvector_can_add_an_hnsw_index(postgres_uri: str) -> None:
         assert found[0].id == "d5" and len(found) == 60  # ef_search follows top_k past its default of 40
         found = await store.search(vectors[5], top_k=8, filters={"group": 3})
         assert len(found) == 8 and {d.metadata["group"] for d in found} == {3}
+        assert f"Index Scan using {store.table}_embedding_hnsw" in await plan(postgres_uri, store, vectors[5])
     finally:
         await store.close()
+
+
+async def plan(uri: str, store: PgVectorStore, query: npt.NDArray[np.float32]) -> str:
+    """The plan of the store's search where a table scan is the last resort, as on a table too big to scan."""
+    import asyncpg  # type: ignore[import-untyped]
+    from pgvector.asyncpg import register_vector
+
+    connection = await asyncpg.connect(uri)
+    try:
+        await register_vector(connection)
+        await connection.execute("SET enable_seqscan = off")
+        rows = await connection.fetch("EXPLAIN " + search_sql(store.table, "", hnsw=True), query, 8)
+        return "\n".join(row[0] for row in rows)
+    finally:
+        await connection.close()
 
 
 def test_store_names_are_checked() -> None:

@@ -36,6 +36,19 @@ def where_clause(conditions: Sequence[Condition], first_parameter: int) -> tuple
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), parameters
 
 
+def search_sql(table: str, where: str, *, hnsw: bool) -> str:
+    """The nearest rows to ``$1``, at most ``$2``; exact search breaks ties by id, as the embedded store does.
+
+    An HNSW search orders by distance alone: PostgreSQL 15 serves no ``ORDER BY distance, id`` from the index
+    (18 sorts the index's rows by id on top) and would scan the whole table instead.
+    """
+    order = "embedding <=> $1" if hnsw else "embedding <=> $1, id"
+    return (
+        f'SELECT id, content, metadata::text AS metadata, 1 - (embedding <=> $1) AS score FROM "{table}"'
+        f"{where} ORDER BY {order} LIMIT $2"
+    )
+
+
 class PgVectorStore:
     """A VectorStore in a PostgreSQL table; the extension, table and index are created on first use."""
 
@@ -82,10 +95,7 @@ class PgVectorStore:
         where, parameters = where_clause(parse_filters(filters), 3)
         if top_k <= 0:
             return []
-        sql = (
-            f'SELECT id, content, metadata::text AS metadata, 1 - (embedding <=> $1) AS score FROM "{self.table}"'
-            f"{where} ORDER BY embedding <=> $1, id LIMIT $2"
-        )
+        sql = search_sql(self.table, where, hnsw=self.hnsw)
 
         async def read(connection: asyncpg.Connection) -> list[Any]:
             if not self.hnsw:

@@ -79,6 +79,9 @@ def test_load_beir_errors_name_the_problem(tmp_path: Path) -> None:
 
 
 def test_real_scifact_test_split_loads() -> None:
-    data = load_beir(Path(__file__).resolve().parents[3] / "shared" / "data" / "retrieval" / "scifact")
+    scifact = Path(__file__).resolve().parents[3] / "shared" / "data" / "retrieval" / "scifact"
+    if not scifact.is_dir():  # the evaluation sets sit beside the repository in the workspace, not in a clone
+        pytest.skip("../shared/data/retrieval/scifact is absent: the evaluation sets are not in this clone")
+    data = load_beir(scifact)
     assert len(data.corpus) == 5183
     assert len(data.queries) == 300

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,6 +56,28 @@ def model(data_dir: Path) -> LocalChatModel:
     local = LocalChatModel()
     assert local.count_tokens("warm up") > 0  # loads the model, once for the module
     return local
+
+
+def test_llama_cpp_logs_go_to_plaits_debug_log_not_the_terminal(model: LocalChatModel) -> None:
+    """llama.cpp prints a warning as the model loads; a user sees the answer alone, Plait's log has the line."""
+    chat = subprocess.run(
+        [str(Path(sys.executable).with_name("plait")), "chat", "What is the capital of France?"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert chat.stdout.strip() and chat.stderr == ""
+    load = (
+        "import logging\n"
+        "logging.basicConfig(level=logging.DEBUG, format='%(name)s %(levelname)s %(message)s')\n"
+        "from plait.models.local import LocalChatModel\n"
+        "LocalChatModel().count_tokens('load')\n"
+    )
+    logged = subprocess.run([sys.executable, "-c", load], capture_output=True, text=True, timeout=120, check=True)
+    lines = logged.stderr.splitlines()
+    assert "plait.models.local DEBUG llama.cpp: llama_kv_cache_iswa: using full-size SWA cache" in "\n".join(lines)
+    assert all(line.startswith("plait.models.local DEBUG llama.cpp: ") for line in lines if "llama_" in line)
 
 
 def test_it_is_a_chat_model_and_the_default_gguf_is_a_base_model(model: LocalChatModel) -> None:

@@ -24,6 +24,7 @@ import dataclasses
 import functools
 import importlib.util
 import json
+import logging
 import os
 import random
 import threading
@@ -48,6 +49,8 @@ from plait.models.local_prompt import (
     repeated_call,
 )
 from plait.schema import Message, ToolArgumentsError, ToolCall, ToolSpec, Usage, concat
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 PromptStyle = Literal["auto", "completion", "chat"]
@@ -177,6 +180,34 @@ def _close_devnull_at_exit() -> None:
     atexit.register(_utils.errnull_file.close)
 
 
+@functools.cache
+def _route_llama_logs() -> Callable[[int, bytes, ctypes.c_void_p], None]:
+    """llama.cpp's log goes to Plait's log at debug level, a line per record, not to the user's terminal.
+
+    llama-cpp-python's own callback reads ggml's log levels by an older numbering and so prints llama.cpp's
+    warnings (``llama_kv_cache_iswa: using full-size SWA cache ...``) on stderr, above the answer. The callback
+    is returned so the cache keeps it alive: llama.cpp calls it for the life of the process.
+    """
+    import llama_cpp
+
+    pending: list[str] = []  # a record comes in pieces (ggml's CONT level); it ends with a newline
+    lock = threading.Lock()
+
+    @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
+    def forward(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        with lock:
+            pending.append(text.decode("utf-8", errors="replace"))
+            if not pending[-1].endswith("\n"):
+                return
+            record = "".join(pending).rstrip()
+            pending.clear()
+        if record:
+            logger.debug("llama.cpp: %s", record)
+
+    llama_cpp.llama_log_set(forward, ctypes.c_void_p(0))
+    return cast(Callable[[int, bytes, ctypes.c_void_p], None], forward)
+
+
 @dataclass(slots=True)
 class _Completion:
     text: str = ""
@@ -243,6 +274,7 @@ class _Runtime:
         except ImportError as exc:
             raise ModelConfigError(self.model_id, f"llama-cpp-python is not installed: {INSTALL_HINT}") from exc
         _close_devnull_at_exit()
+        _route_llama_logs()
         path = self.path or default_model_path(self.model_id)
         try:
             llama = llama_cpp.Llama(

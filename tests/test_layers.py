@@ -61,3 +61,8 @@ def test_imports_follow_the_layer_rules(layer: str, path: Path) -> None:
 def test_the_rule_checker_sees_imports() -> None:
     imports = dict(_imports(SRC / "compose" / "engine.py"))
     assert "plait.compose.plan" in imports
+
+
+def test_the_cli_package_is_checked_as_platform_side() -> None:
+    cli = {path.name for layer, path in CASES if layer == "cli"}
+    assert {"__init__.py", "chat.py", "kb.py", "providers.py", "server.py"} <= cli

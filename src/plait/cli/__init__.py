@@ -6,10 +6,10 @@ from importlib.metadata import version
 
 import typer
 
-from plait.cli_chat import chat
-from plait.cli_kb import eval_app, kb_app
-from plait.cli_providers import providers_app
-from plait.cli_server import server_app
+from plait.cli.chat import chat
+from plait.cli.kb import eval_app, kb_app
+from plait.cli.providers import providers_app
+from plait.cli.server import server_app
 
 app = typer.Typer(name="plait", help="Plait: an LLM application framework and platform.", no_args_is_help=True)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from plait.cli_server import DataDir, run_admin_task, settings_or_exit
+from plait.cli.server import DataDir, run_admin_task, settings_or_exit
 from plait.platform import access
 from plait.platform.model_configs import KINDS, ProviderChange, list_providers, remove_provider, set_provider
 from plait.store import UnitOfWork

@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     default_model: str = "local/gemma3-270m"  # the model of the assistant a first start creates
     auth_cache_seconds: float = Field(default=5.0, ge=0)  # how long a worker trusts a key it checked
     chat_wait_seconds: float = Field(default=30.0, ge=0)  # a non-streamed chat answers when done or after this
+    chat_timeout_seconds: float = Field(default=600.0, gt=0)  # a chat run still going after this fails
+    heartbeat_seconds: float = Field(default=5.0, gt=0)  # how often a worker says it lives
+    worker_stale_seconds: float = Field(default=60.0, gt=0)  # a worker silent this long is dead: its chats fail
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     # The embedder of new datasets (each keeps the one it was created with). "hashing" needs no model: tests.
     embedder: Literal["local/all-minilm-l6-v2", "hashing"] = "local/all-minilm-l6-v2"

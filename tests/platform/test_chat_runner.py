@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from plait.models.registry import ProviderConfig, default_registry
-from plait.platform import bots, chats
+from plait.platform import bots
 from plait.platform.access import Principal, bootstrap, user_workspaces
-from plait.platform.chat_runner import ChatRunner
+from plait.platform.chat import service as chats
+from plait.platform.chat.runner import ChatRunner
 from plait.platform.conversations import NewMessage, create_conversation
 from plait.platform.model_configs import WorkspaceModels
 from plait.store import UnitOfWork, create_engine, session_factory, upgrade
@@ -70,13 +71,12 @@ async def test_a_deferred_chat_is_written_whole_by_its_run(
 ) -> None:
     runner, uow, owner, bot_id, conversation_id = world
     async with uow:
-        job = await chats.start_chat(uow, owner, _request(bot_id, conversation_id, "one two", defer=True))
-    chat, _ = await _stored(uow, owner, conversation_id, job.chat.id)
-    assert chat is None  # nothing written yet: the request committed no chat
-    run = runner.start(job)
+        run = await chats.start_chat(uow, owner, runner, _request(bot_id, conversation_id, "one two", defer=True))
+    chat, _ = await _stored(uow, owner, conversation_id, run.chat.id)
+    assert chat is None  # nothing written yet: the request committed no chat, the run saves it at its end
     assert run.task is not None
     await run.task
-    chat, messages = await _stored(uow, owner, conversation_id, job.chat.id)
+    chat, messages = await _stored(uow, owner, conversation_id, run.chat.id)
     assert chat is not None and chat.status == "completed" and chat.usage is not None
     assert messages == ["question:one two", "answer:one two"]
 
@@ -87,10 +87,9 @@ async def test_stopping_the_runner_cancels_and_keeps_the_partial_answer(
     runner, uow, owner, bot_id, conversation_id = world
     words = " ".join(f"w{i}" for i in range(100))  # 2 s of streaming
     async with uow:
-        deferred = await chats.start_chat(uow, owner, _request(bot_id, conversation_id, words, defer=True))
+        first = await chats.start_chat(uow, owner, runner, _request(bot_id, conversation_id, words, defer=True))
     async with uow:
-        saved = await chats.start_chat(uow, owner, _request(bot_id, conversation_id, words, defer=False))
-    first, second = runner.start(deferred), runner.start(saved)
+        second = await chats.start_chat(uow, owner, runner, _request(bot_id, conversation_id, words, defer=False))
     await asyncio.sleep(0.3)
     await runner.aclose()
     for run in (first, second):

@@ -276,7 +276,9 @@ def test_failures_are_recorded_on_the_chat(coze: Coze, space_id: str) -> None:
         user_id="u1", bot_id=unreachable, additional_messages=[Message.build_user_question_text("hi")]
     )
     assert chat.status == ChatStatus.FAILED and chat.last_error is not None
-    assert chat.last_error.msg.startswith("ProviderUnavailable: ")  # the cause, not the graph's wrapper
+    # The kind of failure, in words for the client: not the graph's wrapper, nor the provider's address.
+    assert chat.last_error.code == 5001
+    assert chat.last_error.msg == "the model nowhere/m failed or could not be reached; try again later"
 
 
 def test_a_finished_chat_cannot_be_canceled(coze: Coze, echo_bot: str) -> None:

@@ -160,13 +160,14 @@ async def test_sse_tool_call_deltas_and_close() -> None:
     """Tool-call deltas go out by index; closing the SSE generator (a client disconnect) closes the model stream."""
     from plait.models.scripted import ScriptedChatModel
     from plait.schema import Message
-    from plait.server.openai.routes import _Frame, _sse
+    from plait.server.openai.encoding import Frame
+    from plait.server.openai.routes import _sse
 
     closed: list[bool] = []
     reply = ScriptedChatModel.tool_call("lookup", {"city": "Paris, France"}, call_id="call_1")
     chunks = ScriptedChatModel([reply]).stream([Message.user("x")])
     first = await anext(chunks)
-    events = [e async for e in _sse(chunks, first, _Frame("chatcmpl-1", 0, "m"), include_usage=False)]
+    events = [e async for e in _sse(chunks, first, Frame("chatcmpl-1", 0, "m"), include_usage=False)]
     assert events[-1] == "data: [DONE]\n\n" and '"finish_reason":"tool_calls"' in events[-2]
     assert '"id":"call_1"' in "".join(events) and '"name":"lookup"' in "".join(events)
 
@@ -178,7 +179,7 @@ async def test_sse_tool_call_deltas_and_close() -> None:
             closed.append(True)
 
     stream = endless()
-    sse = _sse(stream, await anext(stream), _Frame("chatcmpl-2", 0, "m"), include_usage=False)
+    sse = _sse(stream, await anext(stream), Frame("chatcmpl-2", 0, "m"), include_usage=False)
     await anext(sse)
     await anext(sse)
     await sse.aclose()

@@ -6,44 +6,15 @@ Alembic scripts, and each test starts from empty tables. SQLite gets a fresh fil
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from plait.store import create_engine, session_factory, upgrade
 from plait.store.models import Base
-
-PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-async def _admin(statement: str) -> None:
-    connection = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
-@pytest.fixture(scope="session")
-def new_pg_database() -> Iterator[Callable[[], str]]:
-    """A factory of fresh, empty PostgreSQL databases; all of them are dropped when the session ends."""
-    created: list[str] = []
-
-    def make() -> str:
-        name = f"plait_test_{uuid.uuid4().hex[:12]}"
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-        created.append(name)
-        return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-
-    yield make
-    for name in created:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")

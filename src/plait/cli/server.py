@@ -59,7 +59,7 @@ def settings_or_exit(data_dir: Path | None = None) -> Settings:
 
 def run_admin_task(settings: Settings, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
     """Migrate, bootstrap, then run ``work`` in one unit of work; a domain error exits 1 with its message."""
-    from plait.server.app import prepare_database
+    from plait.platform.services import prepare_database
 
     async def main() -> T:
         await prepare_database(settings)
@@ -92,7 +92,7 @@ def serve(
         if value is not None:
             os.environ[f"PLAIT_{name}"] = str(value)
     settings = settings_or_exit()
-    from plait.server.app import prepare_database
+    from plait.platform.services import prepare_database
 
     asyncio.run(prepare_database(settings))  # once, before workers start, so they do not race to migrate
     base = f"http://{settings.host}:{settings.port}"

@@ -9,16 +9,23 @@ from typing import Annotated
 
 from fastapi import Depends, Request, params
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from plait.platform import Principal, Unauthorized, access
-from plait.store import UnitOfWork
-from plait.store.base import now
+from plait.platform.services import Services as ServicesType
+from plait.platform.unit_of_work import UnitOfWork, now
 
 
-async def _unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
+def _services(request: Request) -> ServicesType:
+    services: ServicesType = request.app.state.services
+    return services
+
+
+Services = Annotated[ServicesType, Depends(_services)]
+
+
+async def _unit_of_work(services: Services) -> AsyncIterator[UnitOfWork]:
     """One transaction per request: committed when the handler returns, rolled back when it raises."""
-    async with UnitOfWork(request.app.state.sessions) as uow:
+    async with services.unit_of_work() as uow:
         yield uow
 
 
@@ -32,26 +39,25 @@ _background: set[asyncio.Task[None]] = set()  # usage writes in flight (the loop
 
 
 async def _principal(
-    request: Request, uow: Uow, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    services: Services, uow: Uow, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
     token = credentials.credentials.strip() if credentials else ""
     if not token:
         raise Unauthorized("missing API key: send Authorization: Bearer <key>")
-    principals: access.PrincipalCache = request.app.state.principals
-    principal = await principals.authenticate(uow, token)
+    principal = await services.principals.authenticate(uow, token)
     at = now()
     if _usage.claim(principal.key_id, at):
         # Its own short transaction, in the background: a write in the request's would hold SQLite's one write
         # lock (or the key's row lock on PostgreSQL) as long as the request runs, and waiting for a second
         # connection while holding one could starve a small pool.
-        task = asyncio.create_task(_record_use(request.app.state.sessions, principal.key_id, at))
+        task = asyncio.create_task(_record_use(services, principal.key_id, at))
         _background.add(task)
         task.add_done_callback(_background.discard)
     return principal
 
 
-async def _record_use(sessions: async_sessionmaker[AsyncSession], key_id: str, at: int) -> None:
-    async with UnitOfWork(sessions) as uow:
+async def _record_use(services: ServicesType, key_id: str, at: int) -> None:
+    async with services.unit_of_work() as uow:
         await access.record_use(uow, key_id, at)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from plait.store.base import Base
 from plait.store.repositories import (
     ApiKeyRepository,
     BotRepository,
@@ -32,6 +33,7 @@ from plait.store.repositories import (
     ModelConfigRepository,
     SectionRepository,
     UserRepository,
+    WorkerRepository,
     WorkspaceRepository,
 )
 
@@ -149,6 +151,7 @@ class UnitOfWork:
         self.files = FileRepository(session)
         self.datasets = DatasetRepository(session)
         self.documents = DocumentRepository(session)
+        self.workers = WorkerRepository(session)
         return self
 
     async def __aexit__(
@@ -167,6 +170,10 @@ class UnitOfWork:
         far are let go: another task may change them now (a chat's run), and no later commit writes them."""
         await self._session.commit()
         self._session.expunge_all()
+
+    def add_new(self, *rows: Base) -> None:
+        """Register new rows, written when the unit of work commits (no round trip before then)."""
+        self._session.add_all(rows)
 
     async def flush(self) -> None:
         """Send pending writes now (to get constraint errors early) without ending the transaction."""

@@ -3,6 +3,11 @@
 Layout of the 63-bit integer: milliseconds since the unix epoch << 22 | worker (10 bits) << 12 | sequence
 (12 bits). Ids from one generator strictly increase; ids from different workers stay unique as long as workers
 differ. Rendered zero-padded to 19 digits, so string order equals numeric order (valid until 2045).
+
+A process that opens the platform's database claims a worker slot there (``plait.platform.presence``) and
+rebinds the process-wide generator to it, so ids are unique across every process and host of one database.
+Until then the generator uses a worker derived from the process id: unique enough for tests and tools that
+write nothing shared.
 """
 
 from __future__ import annotations
@@ -42,6 +47,17 @@ class IdGenerator:
 
     def __call__(self) -> str:
         return f"{self.next_int():019d}"
+
+    @property
+    def worker(self) -> int:
+        return self._worker
+
+    def rebind(self, worker: int) -> None:
+        """Generate as ``worker`` from now on; the clock and sequence carry over, so ids keep increasing."""
+        if not 0 <= worker <= MAX_WORKER:
+            raise ValueError(f"worker must be in 0..{MAX_WORKER}, got {worker}")
+        with self._lock:
+            self._worker = worker
 
 
 def _default_worker() -> int:

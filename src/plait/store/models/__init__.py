@@ -4,6 +4,7 @@ from plait.store.base import Base
 from plait.store.models.bots import Bot, BotVersion
 from plait.store.models.conversations import Chat, Conversation, Message, Section
 from plait.store.models.knowledge import Dataset, DatasetDocument, File
+from plait.store.models.workers import Worker
 from plait.store.models.workspaces import ApiKey, ModelConfig, User, Workspace, WorkspaceMember
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "ModelConfig",
     "Section",
     "User",
+    "Worker",
     "Workspace",
     "WorkspaceMember",
 ]

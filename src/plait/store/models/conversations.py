@@ -62,6 +62,7 @@ class Chat(Base):
     section_id: Mapped[str | None] = mapped_column(String(32))
     bot_id: Mapped[str | None] = mapped_column(String(32))
     user_id: Mapped[str | None] = mapped_column(String(64))
+    runner: Mapped[str | None] = mapped_column(String(32))  # the worker instance that runs (or ran) it
     status: Mapped[str] = mapped_column(String(16), default="created")
     meta_data: Mapped[Json]
     usage: Mapped[OptionalJson]
@@ -74,6 +75,7 @@ class Chat(Base):
 
     __table_args__ = (
         Index(None, "conversation_id", "created_at"),
+        Index(None, "status", "runner"),  # the sweep for chats whose worker died
         CheckConstraint(_in("status", CHAT_STATUSES), name="status"),
     )
 

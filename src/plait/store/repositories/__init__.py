@@ -22,6 +22,7 @@ from plait.store.repositories.conversations import (
     MessageRepository,
     SectionRepository,
 )
+from plait.store.repositories.workers import SlotsExhausted, WorkerRepository
 
 __all__ = [
     "ApiKeyRepository",
@@ -38,7 +39,9 @@ __all__ = [
     "Page",
     "ScopedRepository",
     "SectionRepository",
+    "SlotsExhausted",
     "UserRepository",
+    "WorkerRepository",
     "WorkspaceRepository",
     "hash_token",
 ]

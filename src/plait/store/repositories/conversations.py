@@ -129,6 +129,31 @@ class ChatRepository(ScopedRepository[Chat]):
         )
         return bool(getattr(await self.session.execute(statement), "rowcount", 0))
 
+    async def resume(self, workspace_id: str, chat_id: str, runner: str) -> bool:
+        """Put a chat waiting for tool outputs back in progress under ``runner``; False when it no longer waits
+        (another submit won, or it was canceled): one conditional update, so two submits start one run."""
+        statement = (
+            update(Chat)
+            .where(Chat.workspace_id == workspace_id, Chat.id == chat_id, Chat.status == "requires_action")
+            .values(status="in_progress", required_action=None, runner=runner)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(await self.session.execute(statement), "rowcount", 0))
+
+    async def cancel(self, workspace_id: str, chat_id: str) -> bool:
+        """Cancel a chat that has not ended; False when it already had."""
+        statement = (
+            update(Chat)
+            .where(
+                Chat.workspace_id == workspace_id,
+                Chat.id == chat_id,
+                Chat.status.in_(("created", "in_progress", "requires_action")),
+            )
+            .values(status="canceled", required_action=None)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(await self.session.execute(statement), "rowcount", 0))
+
     async def find(self, workspace_id: str, conversation_id: str, chat_id: str) -> Chat | None:
         """A chat by id within its conversation, as ``chat.retrieve`` names it."""
         query = self._scoped(workspace_id, Chat.id == chat_id, Chat.conversation_id == conversation_id)

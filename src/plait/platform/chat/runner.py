@@ -3,40 +3,56 @@ its events to the run's log, which any number of streams follow.
 
 A run outlives the request that started it (a non-streamed chat answers ``in_progress`` and goes on); a
 streamed chat's client that disconnects cancels it, and what was produced is kept with status ``canceled``.
+Every run ends its log, and every status change is a conditional update of a chat still ``in_progress``: a
+cancel from another worker, or the sweep of a worker presumed dead, stands.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from plait.agents import AnswerDelta, Answered, Paused, ReactAgent, ToolCallsMade, ToolResult
-from plait.compose import GraphRunError
-from plait.platform.bot_graph import BOT_GRAPH, Turn
-from plait.platform.chat_events import ChatEvent, EventKind, EventLog
+from plait.platform.chat.events import (
+    ChatCompleted,
+    ChatCreated,
+    ChatFailed,
+    ChatInProgress,
+    ChatRequiresAction,
+    EventLog,
+    MessageCompleted,
+    MessageDelta,
+)
+from plait.platform.chat.failures import chat_error
+from plait.platform.chat.graph import BOT_GRAPH, Turn
+from plait.platform.chat.jobs import ChatJob, chat_message
+from plait.platform.chat.records import ChatState, ChatUsage, MessageRecord, PendingToolCalls
 from plait.platform.chat_knowledge import BotKnowledge
 from plait.platform.chat_prompt import function_call_content
-from plait.platform.chats import ChatJob, chat_message
 from plait.platform.dataset_indexes import DatasetIndexes
 from plait.platform.model_configs import WorkspaceModels
-from plait.platform.views import chat_view, message_view, tool_call_view
 from plait.schema import Message, ToolSpec, Usage
 from plait.store import UnitOfWork, new_id
 from plait.store.base import now
 from plait.store.models import Chat
 from plait.store.models import Message as MessageRow
 
+log = logging.getLogger(__name__)
 MODEL_OPTIONS = ("temperature", "max_tokens", "top_p")
 SUGGEST_PROMPT = (
     "Suggest up to three short questions the user could ask next about this exchange, one per line, "
     "in the user's language, without numbering or any other text."
 )
 MAX_FOLLOW_UPS = 3
+SAVE_ATTEMPTS = 3
 UNSAVED_GRACE_SECONDS = 0.05  # how long a deferred chat may stay out of the database while it runs
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s*")
 VERBOSE_FINISH = '{"msg_type":"generate_answer_finish","data":"","from_module":null,"from_unit":null}'
@@ -52,18 +68,27 @@ class Run:
     def chat(self) -> Chat:
         return self.job.chat
 
+    @property
+    def state(self) -> ChatState:
+        """The chat as it stands now (this process runs it: fresher than its last save)."""
+        return ChatState.of(self.job.chat)
+
 
 class ChatRunner:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
         *,
-        datasets: DatasetIndexes | None = None,
         models: WorkspaceModels,
+        datasets: DatasetIndexes | None = None,
+        instance: str = "",
+        timeout_seconds: float = 600.0,
     ) -> None:
         self._sessions = sessions
         self._datasets = datasets
         self._models = models
+        self.instance = instance  # the worker instance stamped on the chats this runner runs
+        self._timeout = timeout_seconds
         self._runs: dict[str, Run] = {}
         self._background: set[asyncio.Task[None]] = set()
 
@@ -77,6 +102,7 @@ class ChatRunner:
             timer = asyncio.get_running_loop().call_later(UNSAVED_GRACE_SECONDS, self._save_soon, job)
             run.task.add_done_callback(lambda _: timer.cancel())
         run.task.add_done_callback(lambda _: self._runs.pop(chat_id, None))
+        run.task.add_done_callback(lambda _: run.log.close())  # even a run whose last save failed ends its log
         return run
 
     def _save_soon(self, job: ChatJob) -> None:
@@ -93,7 +119,7 @@ class ChatRunner:
         if run is not None and run.task is not None:
             run.task.cancel()
 
-    async def cancel(self, chat_id: str) -> Chat | None:
+    async def cancel(self, chat_id: str) -> ChatState | None:
         """Cancel a run of this process and wait until it saved what it had; None when there is none."""
         run = self._runs.get(chat_id)
         if run is None or run.task is None:
@@ -101,7 +127,7 @@ class ChatRunner:
         run.task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.shield(run.task)
-        return run.chat
+        return run.state
 
     async def aclose(self) -> None:
         """At shutdown: cancel what still runs; each run records itself as canceled."""
@@ -112,33 +138,41 @@ class ChatRunner:
 
     async def _execute(self, run: Run) -> None:
         job, chat = run.job, run.chat
-        _emit(run, "conversation.chat.created", {**chat_view(chat), "status": "created"})
-        _emit(run, "conversation.chat.in_progress", chat_view(chat))
+        state = ChatState.of(chat)
+        run.log.append(ChatCreated(replace(state, status="created")))
+        run.log.append(ChatInProgress(state))
         answer = _Answer(job)
         try:
-            knowledge = self._knowledge(job)
-            turn = Turn(job=job, agent=await self._agent(job, knowledge), knowledge=knowledge)
-            async for event in BOT_GRAPH.astream(turn):
-                if isinstance(event, AnswerDelta):
-                    _emit(run, "conversation.message.delta", answer.delta(event))
-                elif isinstance(event, ToolCallsMade):
-                    rows = [answer.extra("function_call", function_call_content(c)) for c in event.message.tool_calls]
-                    await self._save(job, rows)
-                    answer.reset()
-                    for row in rows:
-                        _emit(run, "conversation.message.completed", message_view(row))
-                elif isinstance(event, ToolResult):
-                    row = answer.extra("tool_output", event.output, {"tool_call_id": event.call.id})
-                    await self._save(job, [row])
-                    _emit(run, "conversation.message.completed", message_view(row))
-                elif isinstance(event, Paused):
-                    await self._pause(run, event)
-                else:
-                    await self._finish(run, answer.final(event), event.usage)
+            async with asyncio.timeout(self._timeout):
+                await self._turn(run, answer)
         except asyncio.CancelledError:
             await asyncio.shield(self._end(run, "canceled", answer.partial()))
         except Exception as exc:  # the chat fails visibly; the server keeps serving
-            await asyncio.shield(self._end(run, "failed", answer.partial(), last_error=_failure(exc)))
+            log.error("chat %s failed", chat.id, exc_info=exc)
+            error = chat_error(exc, chat.id).to_json()
+            await asyncio.shield(self._end(run, "failed", answer.partial(), last_error=error))
+
+    async def _turn(self, run: Run, answer: _Answer) -> None:
+        job = run.job
+        knowledge = self._knowledge(job)
+        turn = Turn(job=job, agent=await self._agent(job, knowledge), knowledge=knowledge)
+        async for event in BOT_GRAPH.astream(turn):
+            if isinstance(event, AnswerDelta):
+                run.log.append(answer.delta(event))
+            elif isinstance(event, ToolCallsMade):
+                rows = [answer.extra("function_call", function_call_content(c)) for c in event.message.tool_calls]
+                await self._save(job, rows)
+                answer.reset()
+                for row in rows:
+                    run.log.append(MessageCompleted(MessageRecord.of(row)))
+            elif isinstance(event, ToolResult):
+                row = answer.extra("tool_output", event.output, {"tool_call_id": event.call.id})
+                await self._save(job, [row])
+                run.log.append(MessageCompleted(MessageRecord.of(row)))
+            elif isinstance(event, Paused):
+                await self._pause(run, event)
+            else:
+                await self._finish(run, answer.final(event), event.usage)
 
     def _knowledge(self, job: ChatJob) -> BotKnowledge | None:
         if self._datasets is None:
@@ -158,31 +192,39 @@ class ChatRunner:
         model = await self._models.get(job.chat.workspace_id, model_info["model_id"])
         return ReactAgent(model, tools=own, client_tools=tools, options=options)
 
+    @retry(
+        retry=retry_if_exception_type(DBAPIError),
+        stop=stop_after_attempt(SAVE_ATTEMPTS),
+        wait=wait_exponential(multiplier=0.05, max=1.0),
+        reraise=True,
+    )
     async def _save(self, job: ChatJob, rows: list[MessageRow], **chat_fields: Any) -> None:
-        """Insert messages (when the chat saves its history) and set chat fields, in one transaction; a chat
-        the request left unsaved is inserted here, as it stands, with its entered messages."""
+        """Insert messages (when the chat saves its history) and move the chat on, in one transaction; a chat
+        the request left unsaved is inserted here, as it stands, with its entered messages. A database error
+        (a lock held too long, a dropped connection) is tried again: a lost save loses the answer."""
         async with job.saving:
-            unsaved, job.unsaved = job.unsaved, []
+            unsaved = job.unsaved
             if not (rows and job.auto_save) and not chat_fields and not unsaved:
                 return
             async with UnitOfWork(self._sessions) as uow:
                 if unsaved:
                     _apply(job.chat, **chat_fields)
-                    uow.session.add_all(unsaved)
+                    uow.add_new(*unsaved)
                 elif chat_fields:
                     await uow.chats.settle(job.chat.workspace_id, job.chat.id, **chat_fields)
                 if job.auto_save:
-                    uow.session.add_all(rows)
+                    uow.add_new(*rows)
+            job.unsaved = []
 
     async def _pause(self, run: Run, paused: Paused) -> None:
-        calls = [tool_call_view(call) for call in paused.calls]
-        required = {"type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": calls}}
-        stored = {**required, "_custom_variables": run.job.custom_variables, "_saved": run.job.auto_save}
-        usage = _usage(paused.usage)
-        await self._save(run.job, [], status="requires_action", required_action=stored, usage=usage)
-        _apply(run.chat, status="requires_action", required_action=required, usage=usage)
-        _emit(run, "conversation.chat.requires_action", chat_view(run.chat))
-        _emit(run, "done")
+        pending = PendingToolCalls(
+            calls=tuple(paused.calls), custom_variables=run.job.custom_variables, history_saved=run.job.auto_save
+        )
+        fields = {"status": "requires_action", "required_action": pending.to_json(), "usage": _usage(paused.usage)}
+        await self._save(run.job, [], **fields)
+        _apply(run.chat, **fields)
+        run.log.append(ChatRequiresAction(run.state))
+        run.log.close()
 
     async def _finish(self, run: Run, answer: MessageRow | None, usage: Usage) -> None:
         follow_ups = await self._follow_ups(run.job, answer) if answer is not None else []
@@ -190,13 +232,13 @@ class ChatRunner:
         await self._save(run.job, [answer, *follow_ups] if answer else [], **fields)
         _apply(run.chat, **fields)
         if answer is not None:
-            _emit(run, "conversation.message.completed", message_view(answer))
+            run.log.append(MessageCompleted(MessageRecord.of(answer)))
             verbose = _Answer(run.job).extra("verbose", VERBOSE_FINISH)
-            _emit(run, "conversation.message.completed", message_view(verbose))
+            run.log.append(MessageCompleted(MessageRecord.of(verbose)))
         for follow_up in follow_ups:
-            _emit(run, "conversation.message.completed", message_view(follow_up))
-        _emit(run, "conversation.chat.completed", chat_view(run.chat))
-        _emit(run, "done")
+            run.log.append(MessageCompleted(MessageRecord.of(follow_up)))
+        run.log.append(ChatCompleted(run.state))
+        run.log.close()
 
     async def _follow_ups(self, job: ChatJob, answer: MessageRow) -> list[MessageRow]:
         """Questions the user might ask next, when the bot's suggest-reply mode says so (Coze's follow_up)."""
@@ -218,17 +260,19 @@ class ChatRunner:
     async def _end(
         self, run: Run, status: str, partial: MessageRow | None, *, last_error: dict[str, Any] | None = None
     ) -> None:
-        """Record a run that stopped early; whatever answer it had streamed is saved with it."""
-        stamp = now()
+        """Record a run that stopped early; whatever answer it had streamed is saved with it. The client learns
+        how the run ended even when the database would not take it (the log has why)."""
         fields: dict[str, Any] = {"status": status, "required_action": None}
         if status == "failed":
-            fields |= {"failed_at": stamp, "last_error": last_error}
-        await self._save(run.job, [partial] if partial else [], **fields)
+            fields |= {"failed_at": now(), "last_error": last_error}
+        try:
+            await self._save(run.job, [partial] if partial else [], **fields)
+        except Exception:
+            log.exception("chat %s: could not save that it %s", run.chat.id, status)
         _apply(run.chat, **fields)
         if status == "failed":
-            _emit(run, "conversation.chat.failed", chat_view(run.chat))
-        if not run.log.closed:
-            _emit(run, "done")
+            run.log.append(ChatFailed(run.state))
+        run.log.close()
 
 
 class _Answer:
@@ -240,7 +284,7 @@ class _Answer:
 
     def reset(self) -> None:
         self._id: str | None = None  # taken at the first delta, so the answer sorts after tool messages
-        self._view: dict[str, Any] | None = None  # what every delta event of this answer repeats
+        self._record: MessageRecord | None = None  # what every delta event of this answer carries
         self.text: list[str] = []
         self.reasoning: list[str] = []
 
@@ -250,12 +294,12 @@ class _Answer:
             self._id = new_id()
         return self._id
 
-    def delta(self, delta: AnswerDelta) -> dict[str, Any]:
+    def delta(self, delta: AnswerDelta) -> MessageDelta:
         self.text.append(delta.text)
         self.reasoning.append(delta.reasoning)
-        if self._view is None:
-            self._view = message_view(self.extra("answer", "", message_id=self.id))
-        return {**self._view, "content": delta.text, "reasoning_content": delta.reasoning}
+        if self._record is None:
+            self._record = MessageRecord.of(self.extra("answer", "", message_id=self.id))
+        return MessageDelta(self._record, delta.text, delta.reasoning)
 
     def final(self, answered: Answered) -> MessageRow | None:
         reply = answered.message
@@ -281,22 +325,10 @@ class _Answer:
         )
 
 
-def _failure(exc: Exception) -> dict[str, Any]:
-    """A chat's ``last_error``: what went wrong, not where in the graph (the log has that)."""
-    cause = exc.cause if isinstance(exc, GraphRunError) and isinstance(exc.cause, Exception) else exc
-    code = getattr(cause, "code", None)
-    return {"code": code if isinstance(code, int) else 5000, "msg": f"{type(cause).__name__}: {cause}"}
-
-
-def _emit(run: Run, kind: EventKind, data: dict[str, Any] | None = None) -> None:
-    run.log.append(ChatEvent(kind, data))
-
-
 def _apply(chat: Chat, **fields: Any) -> None:
     for name, value in fields.items():
         setattr(chat, name, value)
 
 
 def _usage(usage: Usage) -> dict[str, int]:
-    total = usage.total_tokens or usage.prompt_tokens + usage.completion_tokens
-    return {"token_count": total, "output_count": usage.completion_tokens, "input_count": usage.prompt_tokens}
+    return ChatUsage.of(usage).to_json()

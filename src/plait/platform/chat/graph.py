@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from plait.agents import AgentEvent, ReactAgent
 from plait.compose import END, START, CompiledGraph, Graph
+from plait.platform.chat.jobs import ChatJob
 from plait.platform.chat_knowledge import BotKnowledge
 from plait.platform.chat_prompt import fit, system_message
-from plait.platform.chats import ChatJob
 from plait.schema import Document, Message
 
 

@@ -1,31 +1,32 @@
 """Chats (one bot run each): starting one, resuming it with tool outputs, reading and cancelling it.
 
 Starting a chat writes the chat record (``in_progress``) and the entered messages and reads the section's
-history, all in the caller's unit of work; the caller commits before the run starts, so ``chat/retrieve`` and
-message lists see the chat from its first moment. The run itself is the chat runner's (``chat_runner``).
+history in the caller's unit of work, then commits and starts the run, so ``chat/retrieve`` and message lists
+see the chat from its first event. A non-streamed chat may instead defer its rows to the run's first save
+(`ChatJob.unsaved`). Status changes that race (two submits, a submit and a cancel) are conditional updates.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from plait.platform.access import Principal
 from plait.platform.bots import BotRecord, get_bot, published_bot
+from plait.platform.chat.jobs import ChatJob, chat_message, new_chat
+from plait.platform.chat.records import TERMINAL, ChatState, MessageRecord
+from plait.platform.chat.runner import ChatRunner, Run
 from plait.platform.chat_prompt import DEFAULT_ROUNDS, StoredMessage, to_messages
 from plait.platform.conversations import NewMessage, check_content, create_conversation
 from plait.platform.errors import ChatNotCancelable, InvalidParams, NotFound
 from plait.schema import Message as ChatMessage
 from plait.schema import ToolSpec
-from plait.store import UnitOfWork, new_id
-from plait.store.base import now
+from plait.store import UnitOfWork
 from plait.store.models import Chat, Conversation, Message
 from plait.store.repositories.conversations import HistoryEntry
 
 BOT_PREFIX = "bot:"  # how the OpenAI API names a bot as a model
-TERMINAL = frozenset({"completed", "failed", "canceled"})
 HISTORY_ROWS_PER_ROUND = 4  # a question and its answer, room for a tool call and its output
 
 
@@ -41,24 +42,7 @@ class ChatRequest:
     defer: bool = False  # let the run insert the chat and its messages (see ChatJob.unsaved)
 
 
-@dataclass(slots=True, kw_only=True)
-class ChatJob:
-    """Everything a run needs, loaded before it starts: the run touches the database only to save."""
-
-    chat: Chat
-    config: dict[str, Any]
-    history: list[ChatMessage]  # the section's context, oldest first, this chat's entered messages included
-    custom_variables: dict[str, str]
-    auto_save: bool
-    client_tools: list[ToolSpec] = field(default_factory=list)  # beyond the bot's own (an OpenAI request's)
-    # Rows not inserted yet: the chat and its entered messages, when the request deferred them to the run's
-    # first save. A non-streamed chat's id reaches its client only with the answer, so nobody can ask for it
-    # sooner; a fast answer then costs one write transaction instead of two.
-    unsaved: list[Chat | Message] = field(default_factory=list)
-    saving: asyncio.Lock = field(default_factory=asyncio.Lock)  # one save at a time: the insert comes first
-
-
-async def start_chat(uow: UnitOfWork, principal: Principal, request: ChatRequest) -> ChatJob:
+async def start_chat(uow: UnitOfWork, principal: Principal, runner: ChatRunner, request: ChatRequest) -> Run:
     principal.require_writer()
     if not request.messages and request.conversation_id is None:
         raise InvalidParams("additional_messages: a chat in a new conversation needs at least one message")
@@ -75,26 +59,32 @@ async def start_chat(uow: UnitOfWork, principal: Principal, request: ChatRequest
     last = request.messages[-1] if request.messages else rows[-1] if rows else None
     if last is None or last.role != "user":
         raise InvalidParams("additional_messages: the conversation must end with a user message for the bot to answer")
-    chat = _new_chat(conversation, record.bot.id, request.user_id or principal.user_id, request.meta_data)
+    user_id = request.user_id or principal.user_id
+    chat = new_chat(conversation, record.bot.id, user_id, request.meta_data, runner.instance)
     entered = [_entered(chat, message) for message in request.messages]
     unsaved: list[Chat | Message] = [chat, *(entered if request.auto_save_history else [])]
     if not request.defer:
-        uow.session.add_all(unsaved)  # written when the caller commits, before the run starts
+        uow.add_new(*unsaved)
         unsaved = []
-    history = to_messages([*rows, *entered])
-    return ChatJob(
+    job = ChatJob(
         chat=chat,
         config=record.config,
-        history=history,
+        history=to_messages([*rows, *entered]),
         custom_variables=request.custom_variables,
         auto_save=request.auto_save_history,
         unsaved=unsaved,
     )
+    return await _commit_and_run(uow, runner, job)
 
 
 async def start_completion(
-    uow: UnitOfWork, principal: Principal, bot_ref: str, messages: list[ChatMessage], tools: list[ToolSpec]
-) -> ChatJob:
+    uow: UnitOfWork,
+    principal: Principal,
+    runner: ChatRunner,
+    bot_ref: str,
+    messages: list[ChatMessage],
+    tools: list[ToolSpec],
+) -> Run:
     """A chat from an OpenAI-style request, which carries its whole history: it runs in a conversation of its
     own, which keeps the last user message and the answer, so the exchange shows in the bot's logs.
     ``bot_ref`` is ``bot:<id>`` or a bot's name."""
@@ -110,70 +100,105 @@ async def start_completion(
         raise InvalidParams("messages: the conversation must end with a user or tool message for the bot to answer")
     record = await _bot_for_chat(uow, principal, bot_id)
     last = messages[-1]
-    entered = (
-        [NewMessage(role="user", content=last.text, content_type="text", meta_data={})] if last.role == "user" else []
-    )
     conversation = await create_conversation(
         uow, principal, bot_id=record.bot.id, name=None, meta_data={}, connector_id="openai", messages=[]
     )
-    chat = await uow.chats.add(_new_chat(conversation, record.bot.id, principal.user_id, {}))
-    for message in entered:
-        await uow.messages.add(_entered(chat, message))
-    return ChatJob(
+    chat = new_chat(conversation, record.bot.id, principal.user_id, {}, runner.instance)
+    uow.add_new(chat)
+    if last.role == "user":
+        uow.add_new(_entered(chat, NewMessage(role="user", content=last.text, content_type="text", meta_data={})))
+    job = ChatJob(
         chat=chat, config=record.config, history=messages, custom_variables={}, auto_save=True, client_tools=tools
     )
+    return await _commit_and_run(uow, runner, job)
 
 
 async def resume_chat(
-    uow: UnitOfWork, principal: Principal, conversation_id: str, chat_id: str, outputs: dict[str, str]
-) -> ChatJob:
+    uow: UnitOfWork,
+    principal: Principal,
+    runner: ChatRunner,
+    conversation_id: str,
+    chat_id: str,
+    outputs: dict[str, str],
+) -> Run:
     """Save the client's tool outputs and put the chat back in progress; every pending call needs one."""
     principal.require_writer()
-    chat = await get_chat(uow, principal, conversation_id, chat_id)
-    if chat.status != "requires_action" or chat.required_action is None:
+    chat = await _chat(uow, principal, conversation_id, chat_id)
+    pending = ChatState.of(chat).pending
+    if chat.status != "requires_action" or pending is None:
         raise InvalidParams(f"chat {chat_id} is {chat.status}, not waiting for tool outputs")
-    pending = [call["id"] for call in chat.required_action["submit_tool_outputs"]["tool_calls"]]
-    if unknown := sorted(set(outputs) - set(pending)):
+    call_ids = [call.id for call in pending.calls]
+    if unknown := sorted(set(outputs) - set(call_ids)):
         raise InvalidParams(f"tool_outputs: chat {chat_id} did not call {', '.join(unknown)}")
-    if missing := [call_id for call_id in pending if call_id not in outputs]:
+    if missing := [call_id for call_id in call_ids if call_id not in outputs]:
         raise InvalidParams(f"tool_outputs: no output for tool call {', '.join(missing)}")
-    if not chat.required_action.get("_saved", True):
+    if not pending.history_saved:
         raise InvalidParams(f"chat {chat_id} ran with auto_save_history=false: its context was not kept to resume")
-    variables = chat.required_action.get("_custom_variables", {})
     record = await _bot_for_chat(uow, principal, chat.bot_id or "")
     _, rows = await _with_history(uow, principal, conversation_id, record.config)
+    if not await uow.chats.resume(principal.workspace_id, chat_id, runner.instance):
+        raise InvalidParams(f"chat {chat_id} is no longer waiting for tool outputs")  # a concurrent submit or cancel
     entered = [
         chat_message(
             chat, role="assistant", kind="tool_output", content=outputs[call_id], meta_data={"tool_call_id": call_id}
         )
-        for call_id in pending
+        for call_id in call_ids
     ]
-    uow.session.add_all(entered)
-    chat.status, chat.required_action = "in_progress", None
-    history = to_messages([*rows, *entered])
-    return ChatJob(chat=chat, config=record.config, history=history, custom_variables=variables, auto_save=True)
+    uow.add_new(*entered)
+    chat.status, chat.required_action, chat.runner = "in_progress", None, runner.instance
+    job = ChatJob(
+        chat=chat,
+        config=record.config,
+        history=to_messages([*rows, *entered]),
+        custom_variables=pending.custom_variables,
+        auto_save=True,
+    )
+    return await _commit_and_run(uow, runner, job)
 
 
-async def get_chat(uow: UnitOfWork, principal: Principal, conversation_id: str, chat_id: str) -> Chat:
+async def get_chat(
+    uow: UnitOfWork, principal: Principal, runner: ChatRunner, conversation_id: str, chat_id: str
+) -> ChatState:
+    chat = await _chat(uow, principal, conversation_id, chat_id)
+    run = runner.get(chat_id)  # this process runs it: its state is fresher than the last save
+    return run.state if run is not None else ChatState.of(chat)
+
+
+async def chat_messages(
+    uow: UnitOfWork, principal: Principal, conversation_id: str, chat_id: str
+) -> list[MessageRecord]:
+    await _chat(uow, principal, conversation_id, chat_id)
+    rows = await uow.messages.for_chat(principal.workspace_id, conversation_id, chat_id)
+    return [MessageRecord.of(row) for row in rows]
+
+
+async def cancel_chat(
+    uow: UnitOfWork, principal: Principal, runner: ChatRunner, conversation_id: str, chat_id: str
+) -> ChatState:
+    """Cancel a run of this process (it saves what it made), or mark the chat canceled for whoever holds it:
+    a run elsewhere finds its chat no longer in progress and cannot move it on."""
+    chat = await _chat(uow, principal, conversation_id, chat_id)
+    principal.require_writer()
+    canceled = await runner.cancel(chat.id)
+    if canceled is not None:
+        return canceled
+    if chat.status in TERMINAL or not await uow.chats.cancel(principal.workspace_id, chat_id):
+        raise ChatNotCancelable(f"chat {chat_id} has already ended")
+    await uow.commit()
+    chat = await _chat(uow, principal, conversation_id, chat_id)
+    return ChatState.of(chat)
+
+
+async def _commit_and_run(uow: UnitOfWork, runner: ChatRunner, job: ChatJob) -> Run:
+    """The chat's rows are committed before its run starts: its first event may name it to anyone."""
+    await uow.commit()
+    return runner.start(job)
+
+
+async def _chat(uow: UnitOfWork, principal: Principal, conversation_id: str, chat_id: str) -> Chat:
     chat = await uow.chats.find(principal.workspace_id, conversation_id, chat_id)
     if chat is None:
         raise NotFound(f"chat {chat_id} not found in conversation {conversation_id}")
-    return chat
-
-
-async def chat_messages(uow: UnitOfWork, principal: Principal, conversation_id: str, chat_id: str) -> list[Message]:
-    await get_chat(uow, principal, conversation_id, chat_id)
-    return await uow.messages.for_chat(principal.workspace_id, conversation_id, chat_id)
-
-
-async def mark_canceled(uow: UnitOfWork, principal: Principal, conversation_id: str, chat_id: str) -> Chat:
-    """Cancel a chat no run of this process holds (waiting for tool outputs, or run elsewhere)."""
-    principal.require_writer()
-    chat = await get_chat(uow, principal, conversation_id, chat_id)
-    if chat.status in TERMINAL:
-        raise ChatNotCancelable(f"chat {chat_id} is already {chat.status}")
-    chat.status, chat.required_action = "canceled", None
-    await uow.flush()
     return chat
 
 
@@ -200,53 +225,6 @@ async def _with_history(
     if found is None:
         raise NotFound(f"conversation {conversation_id} not found")
     return found
-
-
-def _new_chat(conversation: Conversation, bot_id: str, user_id: str, meta_data: dict[str, str]) -> Chat:
-    """A running chat with its id and times set now, to insert at once or with the run's first save."""
-    stamp = now()
-    return Chat(
-        id=new_id(),
-        created_at=stamp,
-        updated_at=stamp,
-        workspace_id=conversation.workspace_id,
-        conversation_id=conversation.id,
-        section_id=conversation.last_section_id,
-        bot_id=bot_id,
-        user_id=user_id,
-        status="in_progress",
-        meta_data=meta_data,
-    )
-
-
-def chat_message(
-    chat: Chat,
-    *,
-    role: str,
-    kind: str,
-    content: str,
-    content_type: str = "text",
-    meta_data: dict[str, str] | None = None,
-    message_id: str | None = None,
-) -> Message:
-    """A message row of ``chat`` with its id and times set now, so it can be shown before (or without) being
-    saved: what the client entered, and what the run produces."""
-    stamp = now()
-    return Message(
-        id=message_id or new_id(),
-        workspace_id=chat.workspace_id,
-        conversation_id=chat.conversation_id,
-        section_id=chat.section_id,
-        chat_id=chat.id,
-        bot_id=chat.bot_id,
-        role=role,
-        type=kind,
-        content=content,
-        content_type=content_type,
-        meta_data=meta_data or {},
-        created_at=stamp,
-        updated_at=stamp,
-    )
 
 
 def _entered(chat: Chat, message: NewMessage) -> Message:

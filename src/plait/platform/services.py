@@ -1,0 +1,97 @@
+"""The services of one process: what every face (the API server, the CLI, workers) runs use cases with.
+
+    services = await Services.open(settings)
+    async with services.unit_of_work() as uow:
+        ...
+    await services.aclose()
+
+``open`` migrates and bootstraps the database, claims this process's worker slot (unique ids, and the owner
+of the chats it runs), and builds the long-lived parts: the model registry per workspace, the datasets'
+knowledge indexes, the chat runner and the caches. ``aclose`` stops running chats and ingestions first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from plait.platform.access import PrincipalCache, bootstrap, user_workspaces
+from plait.platform.bots import ensure_default_bot
+from plait.platform.chat.runner import ChatRunner
+from plait.platform.dataset_indexes import DatasetIndexes
+from plait.platform.model_configs import WorkspaceModels
+from plait.platform.presence import Presence
+from plait.settings import Settings
+from plait.store import UnitOfWork, create_engine, session_factory, upgrade
+from plait.store.crypto import SecretBox
+
+
+async def prepare_database(settings: Settings) -> None:
+    """Migrate and bootstrap (the admin, its workspace, the default bot); idempotent."""
+    await asyncio.to_thread(upgrade, settings.database_url)
+    engine = create_engine(settings.database_url)
+    try:
+        async with UnitOfWork(session_factory(engine)) as uow:
+            admin = await bootstrap(uow)
+            workspace, _ = (await user_workspaces(uow, admin.id))[0]
+            await ensure_default_bot(uow, workspace.id, admin.id, settings.default_model)
+    finally:
+        await engine.dispose()
+
+
+@dataclass(slots=True, kw_only=True)
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    box: SecretBox
+    presence: Presence
+    principals: PrincipalCache
+    models: WorkspaceModels
+    datasets: DatasetIndexes
+    chats: ChatRunner
+
+    @classmethod
+    async def open(cls, settings: Settings, *, long_lived: bool = True) -> Services:
+        """A server or worker is ``long_lived`` (it keeps its worker slot by heartbeats); a CLI command is not."""
+        await prepare_database(settings)
+        engine = create_engine(settings.database_url)
+        sessions = session_factory(engine)
+        presence = Presence(
+            sessions, heartbeat_seconds=settings.heartbeat_seconds, stale_after_seconds=settings.worker_stale_seconds
+        )
+        await presence.start(keep_beating=long_lived)
+        box = SecretBox(settings.aes_key())
+        datasets = DatasetIndexes(settings.data_dir / "datasets", sessions, max_bytes=settings.max_upload_bytes)
+        await datasets.recover()
+        models = WorkspaceModels(sessions, box)
+        chats = ChatRunner(
+            sessions,
+            models=models,
+            datasets=datasets,
+            instance=presence.instance,
+            timeout_seconds=settings.chat_timeout_seconds,
+        )
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            box=box,
+            presence=presence,
+            principals=PrincipalCache(settings.auth_cache_seconds),
+            models=models,
+            datasets=datasets,
+            chats=chats,
+        )
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions)
+
+    async def aclose(self) -> None:
+        await self.chats.aclose()
+        await self.datasets.close()
+        await self.models.aclose()
+        await self.presence.aclose()
+        await self.engine.dispose()

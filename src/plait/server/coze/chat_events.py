@@ -1,0 +1,98 @@
+"""Chats and their run events in the Coze wire format: the objects ``chat`` endpoints return and the SSE
+stream of ``/v3/chat`` (``event:`` and ``data:`` lines only, one-line JSON: what cozepy's strict parser takes)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from plait.platform.chat.events import (
+    ChatCompleted,
+    ChatCreated,
+    ChatFailed,
+    ChatInProgress,
+    ChatRequiresAction,
+    MessageCompleted,
+    MessageDelta,
+    RunEnded,
+    RunEvent,
+)
+from plait.platform.chat.records import ChatState, MessageRecord
+from plait.schema import ToolCall
+
+_CHAT_EVENTS: dict[type[Any], str] = {
+    ChatCreated: "conversation.chat.created",
+    ChatInProgress: "conversation.chat.in_progress",
+    ChatCompleted: "conversation.chat.completed",
+    ChatFailed: "conversation.chat.failed",
+    ChatRequiresAction: "conversation.chat.requires_action",
+}
+
+
+def chat_view(chat: ChatState) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": chat.id,
+        "conversation_id": chat.conversation_id,
+        "bot_id": chat.bot_id,
+        "section_id": chat.section_id,
+        "created_at": chat.created_at,
+        "meta_data": chat.meta_data,
+        "status": chat.status,
+        "usage": chat.usage.to_json(),
+    }
+    if chat.completed_at is not None:
+        view["completed_at"] = chat.completed_at
+    if chat.failed_at is not None:
+        view["failed_at"] = chat.failed_at
+    if chat.last_error is not None:
+        view["last_error"] = chat.last_error.to_json()
+    if chat.pending is not None:
+        calls = [tool_call_view(call) for call in chat.pending.calls]
+        view["required_action"] = {"type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": calls}}
+    return view
+
+
+def message_view(message: MessageRecord) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "conversation_id": message.conversation_id,
+        "bot_id": message.bot_id,
+        "chat_id": message.chat_id,
+        "section_id": message.section_id,
+        "role": message.role,
+        "type": message.type,
+        "content": message.content,
+        "content_type": message.content_type,
+        "meta_data": message.meta_data,
+        "created_at": message.created_at,
+        "updated_at": message.updated_at,
+        "reasoning_content": message.reasoning_content,
+    }
+
+
+def tool_call_view(call: ToolCall) -> dict[str, Any]:
+    """A tool call as Coze's ``required_action`` and OpenAI's ``tool_calls`` both show it."""
+    return {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
+
+
+class SseEncoder:
+    """One stream's encoder; it renders an answer's message once and reuses it for each of its deltas."""
+
+    def __init__(self) -> None:
+        self._answer: tuple[MessageRecord, dict[str, Any]] | None = None
+
+    def encode(self, event: RunEvent) -> str:
+        if isinstance(event, RunEnded):
+            return 'event: done\ndata: "[DONE]"\n\n'
+        if isinstance(event, MessageDelta):
+            kind, data = "conversation.message.delta", self._delta(event)
+        elif isinstance(event, MessageCompleted):
+            kind, data = "conversation.message.completed", message_view(event.message)
+        else:
+            kind, data = _CHAT_EVENTS[type(event)], chat_view(event.chat)
+        return f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"
+
+    def _delta(self, delta: MessageDelta) -> dict[str, Any]:
+        if self._answer is None or self._answer[0] is not delta.message:
+            self._answer = (delta.message, message_view(delta.message))
+        return {**self._answer[1], "content": delta.text, "reasoning_content": delta.reasoning}

@@ -23,7 +23,7 @@ class WorkerRepository:
     async def claim(self, *, instance: str, host: str, pid: int, now: int, stale_before: int) -> int:
         """A free slot, or one whose holder stopped beating before ``stale_before``; taken in a savepoint so a
         race lost to another process (unique key, or a row changed under us) is retried on the next slot."""
-        held: dict[int, int] = dict(await self.session.execute(select(Worker.slot, Worker.heartbeat_at)))
+        held: dict[int, int] = dict((await self.session.execute(select(Worker.slot, Worker.heartbeat_at))).all())
         candidates = [slot for slot in range(MAX_WORKER + 1) if slot not in held]
         candidates += sorted((slot for slot, beat in held.items() if beat < stale_before), key=held.__getitem__)
         for slot in candidates:

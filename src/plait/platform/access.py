@@ -49,6 +49,12 @@ class Principal:
         if self.role not in WRITER_ROLES:
             raise Forbidden(f"role {self.role!r} cannot change anything in this workspace")
 
+    def require_model_calls(self) -> None:
+        """A chat completion spends the workspace's provider credit (and stores a conversation, for a bot): a
+        writer's act. Viewers read: they list models and make embeddings, which run locally and store nothing."""
+        if self.role not in WRITER_ROLES:
+            raise Forbidden(f"role {self.role!r} cannot call chat models in this workspace (it spends its credit)")
+
     def require_workspace(self, workspace_id: str) -> None:
         """Another workspace reads as missing, so ids of other tenants cannot be probed."""
         if workspace_id != self.workspace_id:

@@ -7,7 +7,9 @@ errors inside its own routes gives this prefix its own shape without touching th
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
 from typing import Any
 
 from fastapi import Request, Response
@@ -29,6 +31,12 @@ from plait.platform import PlatformError
 log = logging.getLogger(__name__)
 
 _PLATFORM_KINDS = {401: ("invalid_request_error", "invalid_api_key"), 403: ("permission_error", "forbidden")}
+# What a model or provider message may carry that is the server's business: its URLs (an internal gateway, a
+# key in a query string) and file paths (the data dir, a GGUF file).
+_URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+_PATH = re.compile(r"(?<![\w.~/-])(?:~?/[\w.@+-]+(?:/[\w.@+-]*)+|[A-Za-z]:\\[^\s'\"<>]+)")
+# The request's log id, set by OpenAIRoute: an SSE body that fails after its route returned still names it.
+_logid: ContextVar[str] = ContextVar("openai_logid", default="")
 
 
 class OpenAIError(Exception):
@@ -58,6 +66,7 @@ class OpenAIError(Exception):
 
 
 def model_not_found(model: str, why: str) -> OpenAIError:
+    why = public_text(why)
     return OpenAIError(404, f"The model {model!r} does not exist: {why}", param="model", code="model_not_found")
 
 
@@ -75,36 +84,52 @@ def _validation(exc: RequestValidationError) -> OpenAIError:
     return OpenAIError(400, "; ".join(problems), param=params[0] if params else None)
 
 
+def public_text(text: str) -> str:
+    """``text`` without the URLs and file paths in it, for messages that come from a model or its provider."""
+    return _PATH.sub("<path>", _URL.sub("<url>", text))
+
+
+def _logged() -> str:
+    logid = _logid.get()
+    return f" (logid {logid})" if logid else ""
+
+
 def translate(exc: Exception) -> OpenAIError:
-    """The OpenAI error for any exception a route raises; an unexpected one is logged and still enveloped."""
+    """The OpenAI error for any exception a route raises. Only messages written for clients go out as they are;
+    anything unexpected is logged with the request's log id and answered with a generic message naming it."""
     if isinstance(exc, OpenAIError):
         return exc
     if isinstance(exc, RequestValidationError):
         return _validation(exc)
-    if isinstance(exc, PlatformError):
+    if isinstance(exc, PlatformError) and exc.http_status < 500:
         kind, code = _PLATFORM_KINDS.get(exc.http_status, ("invalid_request_error", None))
         return OpenAIError(exc.http_status, exc.msg, type=kind, code=code)
     if isinstance(exc, UnknownModelError):
-        return OpenAIError(404, str(exc), param="model", code="model_not_found")
+        return OpenAIError(404, public_text(str(exc)), param="model", code="model_not_found")
     if isinstance(exc, ModelConfigError):  # raised while calling: an option the provider does not take
-        return OpenAIError(400, str(exc))
+        return OpenAIError(400, public_text(str(exc)))
     if isinstance(exc, ProviderError):
         return _provider(exc)
-    if isinstance(exc, HTTPException):
+    if isinstance(exc, HTTPException) and exc.status_code < 500:
         return OpenAIError(exc.status_code, str(exc.detail))
-    log.exception("unexpected error under /openai/v1", exc_info=exc)
-    return OpenAIError(500, "internal server error", type="server_error")
+    log.exception("unexpected error under /openai/v1%s", _logged(), exc_info=exc)
+    return OpenAIError(500, f"internal server error{_logged()}", type="server_error")
 
 
 def _provider(exc: ProviderError) -> OpenAIError:
-    """The upstream provider failed: the client's request may be fine, so mostly 502/503, not the upstream 4xx."""
+    """The upstream provider failed: the client's request may be fine, so mostly 502/503, not the upstream 4xx.
+    What the client can act on (its request is refused, too long, rate limited) keeps the provider's words,
+    cleaned; the rest (credentials, outages, malformed answers) is the operator's, so it goes to the log."""
     if isinstance(exc, BadRequestError):
-        return OpenAIError(400, str(exc), code=exc.code)
+        return OpenAIError(400, public_text(str(exc)), code=exc.code)
     if isinstance(exc, RateLimitError):
-        return OpenAIError(429, str(exc), type="rate_limit_error", code=exc.code or "rate_limit_exceeded")
+        return OpenAIError(429, public_text(str(exc)), type="rate_limit_error", code=exc.code or "rate_limit_exceeded")
+    log.warning("provider error under /openai/v1%s: %s", _logged(), exc)
     if isinstance(exc, AuthenticationError):
-        return OpenAIError(502, str(exc), type="api_error", code="upstream_authentication_failed")
-    return OpenAIError(503 if exc.retryable else 502, str(exc), type="api_error", code=exc.code)
+        message = f"{exc.model_id}: the provider refused this server's credentials{_logged()}"
+        return OpenAIError(502, message, type="api_error", code="upstream_authentication_failed")
+    message = f"{exc.model_id}: the provider failed or is unavailable{_logged()}"
+    return OpenAIError(503 if exc.retryable else 502, message, type="api_error", code=exc.code)
 
 
 class OpenAIRoute(APIRoute):
@@ -114,6 +139,7 @@ class OpenAIRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:
+            _logid.set(str(getattr(request.state, "logid", "")))  # LogIdMiddleware's
             try:
                 return await handler(request)
             except Exception as exc:

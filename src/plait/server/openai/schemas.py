@@ -137,14 +137,32 @@ def _part(p: ContentPartIn, index: int, j: int) -> ContentPart:
     raise OpenAIError(400, f"{where}: required for a {p.type!r} part", param=where)
 
 
+# One embeddings request's work and answer stay bounded: the answer holds inputs x dimensions numbers.
+MAX_DIMENSIONS = 4096
+MAX_INPUTS = 2048  # OpenAI's own limit
+MAX_INPUT_CHARS = 1_000_000  # all inputs together: about 250k tokens (OpenAI takes 300k)
+MAX_NUMBERS = 1024 * 1024  # inputs x dimensions: 2048 inputs of 512 dimensions, or 256 of 4096
+
+
 class EmbeddingRequest(BaseModel):
     model: str
     input: str | list[str]
     encoding_format: Literal["float", "base64"] = "float"
-    dimensions: int | None = Field(default=None, ge=8)
+    dimensions: int | None = Field(default=None, ge=8, le=MAX_DIMENSIONS)
 
     def texts(self) -> list[str]:
         texts = [self.input] if isinstance(self.input, str) else self.input
         if not texts or any(not text for text in texts):
             raise OpenAIError(400, "input: give a non-empty string or a non-empty list of them", param="input")
+        if len(texts) > MAX_INPUTS:
+            raise OpenAIError(400, f"input: at most {MAX_INPUTS} inputs per request", param="input")
+        if sum(len(text) for text in texts) > MAX_INPUT_CHARS:
+            raise OpenAIError(400, f"input: at most {MAX_INPUT_CHARS} characters per request", param="input")
+        if len(texts) * (self.dimensions or 0) > MAX_NUMBERS:
+            raise OpenAIError(
+                400,
+                f"dimensions: {len(texts)} inputs x {self.dimensions} dimensions is over {MAX_NUMBERS} numbers "
+                "per request; send fewer inputs or ask for fewer dimensions",
+                param="dimensions",
+            )
         return texts

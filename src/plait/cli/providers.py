@@ -11,7 +11,7 @@ import typer
 from plait.cli.server import DataDir, run_admin_task, settings_or_exit
 from plait.platform import access
 from plait.platform.model_configs import KINDS, ProviderChange, list_providers, remove_provider, set_provider
-from plait.store import UnitOfWork
+from plait.platform.unit_of_work import UnitOfWork
 from plait.store.crypto import SecretBox
 
 providers_app = typer.Typer(help="A workspace's model providers: API keys, base URLs, endpoints.", no_args_is_help=True)

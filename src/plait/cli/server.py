@@ -16,8 +16,9 @@ from typing import TypeVar
 import typer
 
 from plait.platform import PlatformError, access
+from plait.platform.services import migrate
+from plait.platform.unit_of_work import UnitOfWork
 from plait.settings import Settings, SettingsError
-from plait.store import UnitOfWork, create_engine, session_factory, upgrade
 from plait.store.models import ApiKey
 
 T = TypeVar("T")
@@ -59,16 +60,11 @@ def settings_or_exit(data_dir: Path | None = None) -> Settings:
 
 def run_admin_task(settings: Settings, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
     """Migrate, bootstrap, then run ``work`` in one unit of work; a domain error exits 1 with its message."""
-    from plait.platform.services import prepare_database
+    from plait.platform.services import admin_unit_of_work
 
     async def main() -> T:
-        await prepare_database(settings)
-        engine = create_engine(settings.database_url)
-        try:
-            async with UnitOfWork(session_factory(engine)) as uow:
-                return await work(uow)
-        finally:
-            await engine.dispose()
+        async with admin_unit_of_work(settings) as uow:
+            return await work(uow)
 
     try:
         return asyncio.run(main())
@@ -173,5 +169,5 @@ def revoke_key(key_id: str, data_dir: Path | None = DataDir) -> None:
 def db_upgrade(data_dir: Path | None = DataDir) -> None:
     """Apply pending migrations."""
     settings = settings_or_exit(data_dir)
-    upgrade(settings.database_url)
+    migrate(settings)
     typer.echo("database is at the latest revision")

@@ -13,6 +13,8 @@ knowledge indexes, the chat runner and the caches. ``aclose`` stops running chat
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -28,15 +30,41 @@ from plait.store import UnitOfWork, create_engine, session_factory, upgrade
 from plait.store.crypto import SecretBox
 
 
+def migrate(settings: Settings) -> None:
+    """Bring the database's schema to this version's (``plait db upgrade``)."""
+    upgrade(settings.database_url)
+
+
 async def prepare_database(settings: Settings) -> None:
     """Migrate and bootstrap (the admin, its workspace, the default bot); idempotent."""
-    await asyncio.to_thread(upgrade, settings.database_url)
+    await asyncio.to_thread(migrate, settings)
     engine = create_engine(settings.database_url)
     try:
         async with UnitOfWork(session_factory(engine)) as uow:
             admin = await bootstrap(uow)
             workspace, _ = (await user_workspaces(uow, admin.id))[0]
             await ensure_default_bot(uow, workspace.id, admin.id, settings.default_model)
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def admin_unit_of_work(settings: Settings) -> AsyncIterator[UnitOfWork]:
+    """One unit of work for an admin command (``plait keys create``...), with the database migrated and a worker
+    slot held while it runs, so the ids it makes are unique beside the servers'; works with no server up."""
+    await prepare_database(settings)
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    presence = Presence(
+        sessions, heartbeat_seconds=settings.heartbeat_seconds, stale_after_seconds=settings.worker_stale_seconds
+    )
+    try:
+        await presence.start(keep_beating=False)
+        try:
+            async with UnitOfWork(sessions) as uow:
+                yield uow
+        finally:
+            await presence.aclose()
     finally:
         await engine.dispose()
 

@@ -16,7 +16,7 @@ from plait.platform.chat import service as chats
 from plait.platform.chat.runner import ChatRunner
 from plait.platform.conversations import NewMessage, create_conversation
 from plait.platform.model_configs import WorkspaceModels
-from plait.store import UnitOfWork, create_engine, session_factory, upgrade
+from plait.store import Database, UnitOfWork, upgrade
 from plait.store.crypto import SecretBox
 from plait.store.models import Chat
 
@@ -28,9 +28,8 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[ChatRunner, UnitOfWork, P
     )
     url = f"sqlite+aiosqlite:///{tmp_path}/plait.db"
     await asyncio.to_thread(upgrade, url)
-    engine = create_engine(url)
-    sessions = session_factory(engine)
-    async with UnitOfWork(sessions) as uow:
+    database = Database(url)
+    async with database.unit_of_work() as uow:
         admin = await bootstrap(uow)
         workspace, _ = (await user_workspaces(uow, admin.id))[0]
         owner = Principal(key_id="", user_id=admin.id, workspace_id=workspace.id, role="owner")
@@ -41,12 +40,12 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[ChatRunner, UnitOfWork, P
         conversation = await create_conversation(
             uow, owner, bot_id=bot.id, name=None, meta_data={}, connector_id=None, messages=[]
         )
-    runner = ChatRunner(sessions, models=WorkspaceModels(sessions, SecretBox(bytes(32))))
+    runner = ChatRunner(database, models=WorkspaceModels(database, SecretBox(bytes(32))))
     try:
-        yield runner, UnitOfWork(sessions), owner, bot.id, conversation.id
+        yield runner, database.unit_of_work(), owner, bot.id, conversation.id
     finally:
         await runner.aclose()
-        await engine.dispose()
+        await database.dispose()
         default_registry().remove_provider("runnerslow")
 
 

@@ -21,7 +21,7 @@ from plait.platform.conversations import NewMessage
 from plait.platform.errors import ChatNotCancelable
 from plait.platform.model_configs import WorkspaceModels
 from plait.platform.presence import Presence
-from plait.store import UnitOfWork, create_engine, new_id, session_factory, upgrade
+from plait.store import Database, UnitOfWork, new_id, upgrade
 from plait.store.crypto import SecretBox
 
 CLIENT_TOOL = {"name": "lookup", "description": "Look a word up.", "parameters": {"type": "object"}}
@@ -29,14 +29,14 @@ CLIENT_TOOL = {"name": "lookup", "description": "Look a word up.", "parameters":
 
 @dataclass
 class World:
-    sessions: object
+    database: Database
     runner: ChatRunner
     owner: Principal
     bot_id: str
     url: str
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.sessions)  # type: ignore[arg-type]
+        return self.database.unit_of_work()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -47,9 +47,8 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         make: Callable[[], str] = request.getfixturevalue("new_pg_database")
         url = await asyncio.to_thread(make)
     await asyncio.to_thread(upgrade, url)
-    engine = create_engine(url)
-    sessions = session_factory(engine)
-    async with UnitOfWork(sessions) as uow:
+    database = Database(url)
+    async with database.unit_of_work() as uow:
         admin = await bootstrap(uow)
         workspace, _ = (await user_workspaces(uow, admin.id))[0]
         owner = Principal(key_id="", user_id=admin.id, workspace_id=workspace.id, role="owner")
@@ -60,12 +59,12 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
             {"name": "b", "model_info_config": {"model_id": "scripted/tools"}, "tools": [CLIENT_TOOL]},
         )
         await bots.publish_bot(uow, owner, bot.id, ["1024"])
-    runner = ChatRunner(sessions, models=WorkspaceModels(sessions, SecretBox(bytes(32))), instance="tester")
+    runner = ChatRunner(database, models=WorkspaceModels(database, SecretBox(bytes(32))), instance="tester")
     try:
-        yield World(sessions, runner, owner, bot.id, url)
+        yield World(database, runner, owner, bot.id, url)
     finally:
         await runner.aclose()
-        await engine.dispose()
+        await database.dispose()
 
 
 def _ask(world: World, text: str, conversation_id: str | None = None) -> service.ChatRequest:
@@ -117,10 +116,10 @@ async def test_a_canceled_chat_cannot_be_resumed(world: World) -> None:
 
 
 async def test_the_chats_of_a_dead_worker_fail_with_a_reason(world: World) -> None:
-    dead = Presence(world.sessions, heartbeat_seconds=60, stale_after_seconds=30)  # type: ignore[arg-type]
+    dead = Presence(world.database, heartbeat_seconds=60, stale_after_seconds=30)
     await dead.start(keep_beating=False)
-    models = WorkspaceModels(world.sessions, SecretBox(bytes(32)))  # type: ignore[arg-type]
-    orphan = ChatRunner(world.sessions, models=models, instance=dead.instance)  # type: ignore[arg-type]
+    models = WorkspaceModels(world.database, SecretBox(bytes(32)))
+    orphan = ChatRunner(world.database, models=models, instance=dead.instance)
     async with world.uow() as uow:
         run = await service.start_chat(uow, world.owner, orphan, _ask(world, " ".join(["w"] * 50)))
     assert run.task is not None
@@ -129,7 +128,7 @@ async def test_the_chats_of_a_dead_worker_fail_with_a_reason(world: World) -> No
     async with world.uow() as uow:  # what the kill left: the chat in progress under the dead instance
         await uow.chats.update(world.owner.workspace_id, run.chat.id, status="in_progress")
         await uow.workers.beat(dead.instance, 0)  # and a heartbeat long ago
-    alive = Presence(world.sessions, heartbeat_seconds=60, stale_after_seconds=30)  # type: ignore[arg-type]
+    alive = Presence(world.database, heartbeat_seconds=60, stale_after_seconds=30)
     await alive.start(keep_beating=False)  # a restart sweeps at once
     try:
         async with world.uow() as uow:
@@ -141,8 +140,8 @@ async def test_the_chats_of_a_dead_worker_fail_with_a_reason(world: World) -> No
 
 
 async def test_worker_slots_are_distinct_and_rebind_the_id_generator(world: World) -> None:
-    first = Presence(world.sessions, heartbeat_seconds=60, stale_after_seconds=30)  # type: ignore[arg-type]
-    second = Presence(world.sessions, heartbeat_seconds=60, stale_after_seconds=30)  # type: ignore[arg-type]
+    first = Presence(world.database, heartbeat_seconds=60, stale_after_seconds=30)
+    second = Presence(world.database, heartbeat_seconds=60, stale_after_seconds=30)
     await first.start(keep_beating=False)
     await second.start(keep_beating=False)
     try:

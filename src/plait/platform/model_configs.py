@@ -13,13 +13,11 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from plait.components import ChatModel
 from plait.models.registry import ModelRegistry, ProviderConfig, default_registry
 from plait.platform.access import Principal
 from plait.platform.errors import Forbidden, InvalidParams, NotFound
-from plait.store import UnitOfWork, new_id
+from plait.store import Database, UnitOfWork, new_id
 from plait.store.crypto import SecretBox
 from plait.store.models import ModelConfig
 
@@ -66,7 +64,7 @@ async def set_provider(uow: UnitOfWork, principal: Principal, box: SecretBox, ch
         raise InvalidParams("base_url: an OpenAI-compatible provider of your own needs its URL")
     if row is None:
         row = ModelConfig(id=new_id(), workspace_id=principal.workspace_id, name=change.name, provider=kind, model="")
-        uow.session.add(row)
+        uow.add_new(row)
     row.provider = kind
     if change.models:
         row.model = ",".join(change.models)
@@ -94,8 +92,8 @@ class WorkspaceModels:
     """Chat models as a workspace sees them: the built-in registry when it configured nothing, else a registry
     of its own with its providers applied; read again after ``CACHE_SECONDS``, rebuilt only when changed."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], box: SecretBox) -> None:
-        self._sessions = sessions
+    def __init__(self, database: Database, box: SecretBox) -> None:
+        self._database = database
         self._box = box
         self._cache: dict[str, tuple[float, tuple[tuple[str, int], ...], ModelRegistry]] = {}
         self._retired: list[ModelRegistry] = []
@@ -112,7 +110,7 @@ class WorkspaceModels:
             cached = self._cache.get(workspace_id)
             if cached is not None and cached[0] > time.monotonic():  # another task read them meanwhile
                 return cached[2]
-            async with UnitOfWork(self._sessions) as uow:
+            async with self._database.unit_of_work() as uow:
                 rows = await uow.model_configs.all(workspace_id)
             version = tuple((row.id, row.updated_at) for row in rows)
             if cached is not None and cached[1] == version:

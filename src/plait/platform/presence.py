@@ -18,19 +18,15 @@ import secrets
 import socket
 import time
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from plait.store import UnitOfWork, new_id
+from plait.store import Database, new_id
 
 log = logging.getLogger(__name__)
 ORPHANED = {"code": 5000, "msg": "the server process running this chat stopped before it finished; ask again"}
 
 
 class Presence:
-    def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], *, heartbeat_seconds: float, stale_after_seconds: float
-    ) -> None:
-        self._sessions = sessions
+    def __init__(self, database: Database, *, heartbeat_seconds: float, stale_after_seconds: float) -> None:
+        self._database = database
         self._interval = heartbeat_seconds
         self._stale_after = stale_after_seconds
         self.instance = secrets.token_hex(16)
@@ -50,13 +46,13 @@ class Presence:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        async with UnitOfWork(self._sessions) as uow:
+        async with self._database.unit_of_work() as uow:
             await uow.workers.release(self.instance)
 
     async def sweep(self) -> int:
         """Fail the chats in progress whose runner is gone; how many."""
         now = int(time.time())
-        async with UnitOfWork(self._sessions) as uow:
+        async with self._database.unit_of_work() as uow:
             failed = await uow.workers.fail_orphaned_chats(
                 stale_before=self._stale_before(now), now=now, error=ORPHANED
             )
@@ -66,7 +62,7 @@ class Presence:
 
     async def _claim(self) -> None:
         now = int(time.time())
-        async with UnitOfWork(self._sessions) as uow:
+        async with self._database.unit_of_work() as uow:
             await uow.workers.release_dead_local(self._host, _alive)
             self.slot = await uow.workers.claim(
                 instance=self.instance, host=self._host, pid=os.getpid(), now=now, stale_before=self._stale_before(now)
@@ -81,7 +77,7 @@ class Presence:
         while True:
             await asyncio.sleep(self._interval)
             try:
-                async with UnitOfWork(self._sessions) as uow:
+                async with self._database.unit_of_work() as uow:
                     kept = await uow.workers.beat(self.instance, int(time.time()))
                 if not kept:  # presumed dead (a long stall) and taken over: ids must not collide with the new holder
                     log.warning("worker slot %s was taken over; claiming another", self.slot)

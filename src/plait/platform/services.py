@@ -17,8 +17,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-
 from plait.platform.access import PrincipalCache, bootstrap, user_workspaces
 from plait.platform.bots import ensure_default_bot
 from plait.platform.chat.runner import ChatRunner
@@ -26,7 +24,7 @@ from plait.platform.dataset_indexes import DatasetIndexes
 from plait.platform.model_configs import WorkspaceModels
 from plait.platform.presence import Presence
 from plait.settings import Settings
-from plait.store import UnitOfWork, create_engine, session_factory, upgrade
+from plait.store import Database, UnitOfWork, upgrade
 from plait.store.crypto import SecretBox
 
 
@@ -38,14 +36,14 @@ def migrate(settings: Settings) -> None:
 async def prepare_database(settings: Settings) -> None:
     """Migrate and bootstrap (the admin, its workspace, the default bot); idempotent."""
     await asyncio.to_thread(migrate, settings)
-    engine = create_engine(settings.database_url)
+    database = Database(settings.database_url)
     try:
-        async with UnitOfWork(session_factory(engine)) as uow:
+        async with database.unit_of_work() as uow:
             admin = await bootstrap(uow)
             workspace, _ = (await user_workspaces(uow, admin.id))[0]
             await ensure_default_bot(uow, workspace.id, admin.id, settings.default_model)
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 @asynccontextmanager
@@ -53,27 +51,23 @@ async def admin_unit_of_work(settings: Settings) -> AsyncIterator[UnitOfWork]:
     """One unit of work for an admin command (``plait keys create``...), with the database migrated and a worker
     slot held while it runs, so the ids it makes are unique beside the servers'; works with no server up."""
     await prepare_database(settings)
-    engine = create_engine(settings.database_url)
-    sessions = session_factory(engine)
-    presence = Presence(
-        sessions, heartbeat_seconds=settings.heartbeat_seconds, stale_after_seconds=settings.worker_stale_seconds
-    )
+    database = Database(settings.database_url)
+    presence = _presence(database, settings)
     try:
         await presence.start(keep_beating=False)
         try:
-            async with UnitOfWork(sessions) as uow:
+            async with database.unit_of_work() as uow:
                 yield uow
         finally:
             await presence.aclose()
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 @dataclass(slots=True, kw_only=True)
 class Services:
     settings: Settings
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
+    database: Database
     box: SecretBox
     presence: Presence
     principals: PrincipalCache
@@ -85,18 +79,17 @@ class Services:
     async def open(cls, settings: Settings, *, long_lived: bool = True) -> Services:
         """A server or worker is ``long_lived`` (it keeps its worker slot by heartbeats); a CLI command is not."""
         await prepare_database(settings)
-        engine = create_engine(settings.database_url)
-        sessions = session_factory(engine)
-        presence = Presence(
-            sessions, heartbeat_seconds=settings.heartbeat_seconds, stale_after_seconds=settings.worker_stale_seconds
-        )
+        database = Database(settings.database_url)
+        presence = _presence(database, settings)
         await presence.start(keep_beating=long_lived)
         box = SecretBox(settings.aes_key())
-        datasets = DatasetIndexes(settings.data_dir / "datasets", sessions, max_bytes=settings.max_upload_bytes)
+        datasets = DatasetIndexes(
+            settings.data_dir / "datasets", database.sessions, max_bytes=settings.max_upload_bytes
+        )
         await datasets.recover()
-        models = WorkspaceModels(sessions, box)
+        models = WorkspaceModels(database, box)
         chats = ChatRunner(
-            sessions,
+            database,
             models=models,
             datasets=datasets,
             instance=presence.instance,
@@ -104,8 +97,7 @@ class Services:
         )
         return cls(
             settings=settings,
-            engine=engine,
-            sessions=sessions,
+            database=database,
             box=box,
             presence=presence,
             principals=PrincipalCache(settings.auth_cache_seconds),
@@ -115,11 +107,17 @@ class Services:
         )
 
     def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self.sessions)
+        return self.database.unit_of_work()
 
     async def aclose(self) -> None:
         await self.chats.aclose()
         await self.datasets.close()
         await self.models.aclose()
         await self.presence.aclose()
-        await self.engine.dispose()
+        await self.database.dispose()
+
+
+def _presence(database: Database, settings: Settings) -> Presence:
+    return Presence(
+        database, heartbeat_seconds=settings.heartbeat_seconds, stale_after_seconds=settings.worker_stale_seconds
+    )

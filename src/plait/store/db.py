@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Any, ClassVar
 
 from sqlalchemy import event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from plait.store.base import Base
@@ -126,6 +126,24 @@ class SQLiteSession(AsyncSession):
             await super().close()
         finally:
             self._release()
+
+
+class Database:
+    """One database as a process holds it: the engine (its connection pool) and the sessions units of work
+    open. Open once per process and URL; ``dispose`` closes the pool."""
+
+    def __init__(self, url: str, **engine_options: Any) -> None:
+        self.engine = create_engine(url, **engine_options)
+        self.sessions = session_factory(self.engine)
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+TransientError = DBAPIError  # what a use case may retry: the database refused or dropped the statement
 
 
 class UnitOfWork:

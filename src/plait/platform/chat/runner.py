@@ -16,8 +16,6 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from plait.agents import AnswerDelta, Answered, Paused, ReactAgent, ToolCallsMade, ToolResult
@@ -40,7 +38,7 @@ from plait.platform.chat_prompt import function_call_content
 from plait.platform.dataset_indexes import DatasetIndexes
 from plait.platform.model_configs import WorkspaceModels
 from plait.schema import Message, ToolSpec, Usage
-from plait.store import UnitOfWork, new_id
+from plait.store import Database, TransientError, new_id
 from plait.store.base import now
 from plait.store.models import Chat
 from plait.store.models import Message as MessageRow
@@ -77,14 +75,14 @@ class Run:
 class ChatRunner:
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        database: Database,
         *,
         models: WorkspaceModels,
         datasets: DatasetIndexes | None = None,
         instance: str = "",
         timeout_seconds: float = 600.0,
     ) -> None:
-        self._sessions = sessions
+        self._database = database
         self._datasets = datasets
         self._models = models
         self.instance = instance  # the worker instance stamped on the chats this runner runs
@@ -177,7 +175,7 @@ class ChatRunner:
     def _knowledge(self, job: ChatJob) -> BotKnowledge | None:
         if self._datasets is None:
             return None
-        return BotKnowledge.of(job.config, job.chat.workspace_id, self._sessions, self._datasets)
+        return BotKnowledge.of(job.config, job.chat.workspace_id, self._database.sessions, self._datasets)
 
     async def _agent(self, job: ChatJob, knowledge: BotKnowledge | None) -> ReactAgent:
         model_info = job.config.get("model_info") or {}
@@ -193,7 +191,7 @@ class ChatRunner:
         return ReactAgent(model, tools=own, client_tools=tools, options=options)
 
     @retry(
-        retry=retry_if_exception_type(DBAPIError),
+        retry=retry_if_exception_type(TransientError),
         stop=stop_after_attempt(SAVE_ATTEMPTS),
         wait=wait_exponential(multiplier=0.05, max=1.0),
         reraise=True,
@@ -206,7 +204,7 @@ class ChatRunner:
             unsaved = job.unsaved
             if not (rows and job.auto_save) and not chat_fields and not unsaved:
                 return
-            async with UnitOfWork(self._sessions) as uow:
+            async with self._database.unit_of_work() as uow:
                 if unsaved:
                     _apply(job.chat, **chat_fields)
                     uow.add_new(*unsaved)

@@ -17,8 +17,9 @@ from typer.testing import CliRunner
 from plait.cli import app as cli
 from plait.models.errors import BadRequestError, ProviderUnavailable
 from plait.schema import Message
+from plait.server.openai.encoding import Frame
 from plait.server.openai.errors import OpenAIError, translate
-from plait.server.openai.routes import _Frame, _sse
+from plait.server.openai.routes import _sse
 from plait.server.openai.schemas import MAX_INPUT_CHARS, MAX_INPUTS, EmbeddingRequest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models"))  # the model tests' fake providers
@@ -164,6 +165,6 @@ async def test_a_stream_that_fails_midway_ends_with_a_generic_error_event() -> N
         raise ProviderUnavailable("p/m", f"{INTERNAL} stopped answering")
 
     chunks = failing()
-    events = [e async for e in _sse(chunks, await anext(chunks), _Frame("c", 0, "m"), include_usage=False)]
+    events = [e async for e in _sse(chunks, await anext(chunks), Frame("c", 0, "m"), include_usage=False)]
     assert "p/m: the provider failed or is unavailable" in events[-2] and not _leaks("".join(events))
     assert events[-1] == "data: [DONE]\n\n"

@@ -6,14 +6,13 @@ Provider models (``scripted/echo``, ``openai/gpt-4o``...) and the workspace's bo
 from __future__ import annotations
 
 import base64
-import json
 import struct
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from plait.components import ChatModel
@@ -23,11 +22,11 @@ from plait.embeddings.local import LocalEmbedder
 from plait.models.errors import ModelConfigError, UnknownModelError
 from plait.models.registry import ModelRegistry
 from plait.platform.bots import list_bots
-from plait.platform.chats import BOT_PREFIX
-from plait.platform.views import tool_call_view
+from plait.platform.chat.service import BOT_PREFIX
 from plait.schema import Message, Usage
-from plait.server.deps import Caller, Uow, require_scope
+from plait.server.deps import Caller, Services, Uow, require_scope
 from plait.server.openai.bots import bot_completion, is_bot
+from plait.server.openai.encoding import DONE, Frame, completion, delta_of
 from plait.server.openai.errors import OpenAIError, OpenAIRoute, model_not_found, public_text, translate
 from plait.server.openai.schemas import ChatCompletionRequest, EmbeddingRequest
 from plait.store.repositories.base import MAX_PAGE_SIZE
@@ -42,8 +41,8 @@ _local_embedder: LocalEmbedder | None = None
 
 
 @openai_router.get("/models")
-async def list_models(request: Request, uow: Uow, caller: Caller) -> dict[str, Any]:
-    registry = await request.app.state.models.registry(caller.workspace_id)
+async def list_models(uow: Uow, caller: Caller, services: Services) -> dict[str, Any]:
+    registry = await services.models.registry(caller.workspace_id)
     ids = [*registry.known_models(), *EMBEDDING_MODELS]
     data = [{"id": i, "object": "model", "created": _STARTED, "owned_by": i.partition("/")[0]} for i in ids]
     listed = await list_bots(uow, caller, caller.workspace_id, status="all", page_num=1, page_size=MAX_PAGE_SIZE)
@@ -56,21 +55,21 @@ async def list_models(request: Request, uow: Uow, caller: Caller) -> dict[str, A
 
 @openai_router.post("/chat/completions", response_model=None)
 async def chat_completions(
-    body: ChatCompletionRequest, request: Request, uow: Uow, caller: Caller
+    body: ChatCompletionRequest, uow: Uow, caller: Caller, services: Services
 ) -> dict[str, Any] | StreamingResponse:
     caller.require_model_calls()
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if is_bot(body.model):
-        frame = _Frame(completion_id, created, body.model)
-        answer = await bot_completion(body, uow, caller, request.app.state.chats, frame)
+        frame = Frame(completion_id, created, body.model)
+        answer = await bot_completion(body, uow, caller, services.chats, frame)
         return (
-            answer if isinstance(answer, StreamingResponse) else _completion(completion_id, created, body.model, answer)
+            answer if isinstance(answer, StreamingResponse) else completion(completion_id, created, body.model, answer)
         )
-    model = _chat_model(body, await request.app.state.models.registry(caller.workspace_id))
+    model = _chat_model(body, await services.models.registry(caller.workspace_id))
     messages = body.plait_messages()
     if not body.stream:
         reply = await model.generate(messages, **body.options())
-        return _completion(completion_id, created, body.model, reply)
+        return completion(completion_id, created, body.model, reply)
     chunks = model.stream(messages, **body.options())
     try:  # the first chunk before answering, so a failing call is an error response, not a broken stream
         first = await anext(chunks)
@@ -80,7 +79,7 @@ async def chat_completions(
         await _close(chunks)
         raise
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
-    events = _sse(chunks, first, _Frame(completion_id, created, body.model), include_usage=include_usage)
+    events = _sse(chunks, first, Frame(completion_id, created, body.model), include_usage=include_usage)
     return StreamingResponse(events, media_type="text/event-stream", headers={"cache-control": "no-cache"})
 
 
@@ -141,91 +140,30 @@ def _encode(vector: list[float], encoding: str) -> list[float] | str:
     return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
 
 
-def _usage(usage: Usage | None) -> dict[str, Any] | None:
-    if usage is None:
-        return None
-    return {
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "total_tokens": usage.total_tokens or usage.prompt_tokens + usage.completion_tokens,
-        "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
-        "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
-    }
-
-
-def _completion(completion_id: str, created: int, model: str, reply: Message) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": reply.text or (None if reply.tool_calls else "")}
-    if reply.tool_calls:
-        message["tool_calls"] = [tool_call_view(call) for call in reply.tool_calls]
-    if reply.reasoning:
-        message["reasoning_content"] = reply.reasoning
-    finish = reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
-    return {
-        "id": completion_id,
-        "object": "chat.completion",
-        "created": created,
-        "model": model,
-        "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
-        "usage": _usage(reply.usage),
-    }
-
-
-class _Frame:
-    """What every chunk of one completion repeats: id, created, model."""
-
-    def __init__(self, completion_id: str, created: int, model: str) -> None:
-        self.base = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model}
-
-    def chunk(self, delta: dict[str, Any], finish: str | None = None) -> str:
-        return self.event({**self.base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
-
-    @staticmethod
-    def event(data: dict[str, Any]) -> str:
-        return f"data: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"
-
-
-def _delta(chunk: Message) -> dict[str, Any]:
-    delta: dict[str, Any] = {}
-    if chunk.text:
-        delta["content"] = chunk.text
-    if chunk.reasoning:
-        delta["reasoning_content"] = chunk.reasoning
-    if chunk.tool_calls:
-        delta["tool_calls"] = [
-            {
-                "index": c.index if c.index is not None else i,
-                **({"id": c.id, "type": "function"} if c.id else {}),
-                "function": {**({"name": c.name} if c.name else {}), "arguments": c.arguments},
-            }
-            for i, c in enumerate(chunk.tool_calls)
-        ]
-    return delta
-
-
 async def _sse(
-    chunks: AsyncIterator[Message], first: Message, frame: _Frame, *, include_usage: bool
+    chunks: AsyncIterator[Message], first: Message, frame: Frame, *, include_usage: bool
 ) -> AsyncGenerator[str, None]:
     """Chunks as OpenAI SSE; the model stream is closed however this ends, a client disconnect included."""
     finish: str | None = None
     usage: Usage | None = None
     saw_calls = False
     try:
-        yield frame.chunk({"role": "assistant", "content": ""})
+        yield frame.opening()
         chunk: Message | None = first
         while chunk is not None:
             finish, usage = chunk.finish_reason or finish, chunk.usage or usage
             saw_calls = saw_calls or bool(chunk.tool_calls)
-            if delta := _delta(chunk):
+            if delta := delta_of(chunk):
                 yield frame.chunk(delta)
             chunk = await anext(chunks, None)
         yield frame.chunk({}, finish or ("tool_calls" if saw_calls else "stop"))
         if include_usage:
-            yield frame.event({**frame.base, "choices": [], "usage": _usage(usage or Usage())})
+            yield frame.usage(usage or Usage())
     except Exception as exc:  # headers are sent: the error becomes an event the SDK raises as APIError
         yield frame.event(translate(exc).body())
     finally:
         await _close(chunks)
-    yield "data: [DONE]\n\n"
+    yield DONE
 
 
 async def _close(chunks: AsyncIterator[Message]) -> None:

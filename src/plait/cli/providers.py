@@ -11,8 +11,8 @@ import typer
 from plait.cli.server import DataDir, run_admin_task, settings_or_exit
 from plait.platform import access
 from plait.platform.model_configs import KINDS, ProviderChange, list_providers, remove_provider, set_provider
+from plait.platform.services import secret_box
 from plait.platform.unit_of_work import UnitOfWork
-from plait.store.crypto import SecretBox
 
 providers_app = typer.Typer(help="A workspace's model providers: API keys, base URLs, endpoints.", no_args_is_help=True)
 
@@ -45,7 +45,7 @@ def set_command(
     change = ProviderChange(name=name, kind=kind, api_key=api_key, base_url=base_url, models=tuple(model))
 
     async def work(uow: UnitOfWork) -> str:
-        row = await set_provider(uow, await _owner(uow, workspace), SecretBox(settings.aes_key()), change)
+        row = await set_provider(uow, await _owner(uow, workspace), secret_box(settings), change)
         return f"provider {row.name} ({row.provider}) set for workspace {row.workspace_id}"
 
     typer.echo(run_admin_task(settings, work))

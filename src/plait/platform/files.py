@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from plait.platform.access import Principal
@@ -17,6 +18,21 @@ from plait.store import UnitOfWork
 from plait.store.models import File
 
 NAME_LENGTH = 255
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileRecord:
+    id: str
+    name: str
+    bytes: int
+    content_type: str
+    created_at: int
+
+    @classmethod
+    def of(cls, file: File) -> FileRecord:
+        return cls(
+            id=file.id, name=file.name, bytes=file.bytes, content_type=file.content_type, created_at=file.created_at
+        )
 
 
 def blob_dir(data_dir: Path, workspace_id: str) -> Path:
@@ -70,7 +86,7 @@ def open_upload(principal: Principal, data_dir: Path, max_bytes: int) -> UploadS
 
 async def finish_upload(
     uow: UnitOfWork, principal: Principal, sink: UploadSink, *, name: str, content_type: str
-) -> File:
+) -> FileRecord:
     """Record a fully received upload, reusing the workspace's blob when the same bytes were stored before."""
     if sink.size == 0:
         raise InvalidParams("file: the file is empty")
@@ -89,11 +105,11 @@ async def finish_upload(
         sha256=sink.sha256,
         path=path,
     )
-    return await uow.files.add(row)
+    return FileRecord.of(await uow.files.add(row))
 
 
-async def get_file(uow: UnitOfWork, principal: Principal, file_id: str) -> File:
+async def get_file(uow: UnitOfWork, principal: Principal, file_id: str) -> FileRecord:
     file = await uow.files.get(principal.workspace_id, file_id)
     if file is None:
         raise NotFound(f"file {file_id} not found")
-    return file
+    return FileRecord.of(file)

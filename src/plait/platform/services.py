@@ -28,6 +28,11 @@ from plait.store import Database, UnitOfWork, upgrade
 from plait.store.crypto import SecretBox
 
 
+def secret_box(settings: Settings) -> SecretBox:
+    """What encrypts the workspaces' provider keys, with the settings' key."""
+    return SecretBox(settings.aes_key())
+
+
 def migrate(settings: Settings) -> None:
     """Bring the database's schema to this version's (``plait db upgrade``)."""
     upgrade(settings.database_url)
@@ -82,7 +87,7 @@ class Services:
         database = Database(settings.database_url)
         presence = _presence(database, settings)
         await presence.start(keep_beating=long_lived)
-        box = SecretBox(settings.aes_key())
+        box = secret_box(settings)
         datasets = DatasetIndexes(
             settings.data_dir / "datasets", database.sessions, max_bytes=settings.max_upload_bytes
         )

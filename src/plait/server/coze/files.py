@@ -7,24 +7,22 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from plait.platform import files
-from plait.server.deps import Caller, Uow, require_scope
+from plait.server.deps import Caller, Services, Uow, require_scope
 from plait.server.envelope import ok
 from plait.server.uploads import read_file_part
-from plait.settings import Settings
-from plait.store.models import File
 
 router = APIRouter(dependencies=[require_scope("files")])
 UPLOAD_PATH = "/v1/files/upload"
 
 
-def render_file(file: File) -> dict[str, Any]:
+def render_file(file: files.FileRecord) -> dict[str, Any]:
     return {"id": file.id, "bytes": file.bytes, "created_at": file.created_at, "file_name": file.name}
 
 
 @router.post(UPLOAD_PATH)
-async def upload_file(request: Request, uow: Uow, caller: Caller) -> dict[str, Any]:
+async def upload_file(request: Request, uow: Uow, caller: Caller, services: Services) -> dict[str, Any]:
     """The body is read here, not by FastAPI, so the size limit holds while it streams."""
-    settings: Settings = request.app.state.settings
+    settings = services.settings
     sink = files.open_upload(caller, settings.data_dir, settings.max_upload_bytes)
     try:
         part = await read_file_part(request, "file", sink.write, settings.max_upload_bytes)

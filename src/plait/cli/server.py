@@ -19,7 +19,6 @@ from plait.platform import PlatformError, access
 from plait.platform.services import migrate
 from plait.platform.unit_of_work import UnitOfWork
 from plait.settings import Settings, SettingsError
-from plait.store.models import ApiKey
 
 T = TypeVar("T")
 
@@ -106,7 +105,7 @@ def serve(
     )
 
 
-def _describe(key: ApiKey) -> str:
+def _describe(key: access.KeyRecord) -> str:
     used = datetime.fromtimestamp(key.last_used_at, UTC).strftime("%Y-%m-%d %H:%M UTC") if key.last_used_at else "never"
     return (
         f"{key.id}  {key.prefix}…  {key.name}  {'revoked' if key.revoked_at else 'active'}"

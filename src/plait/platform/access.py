@@ -62,8 +62,33 @@ class Principal:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class KeyRecord:
+    """An API key as an admin sees it: never its token, which is stored only as a hash."""
+
+    id: str
+    workspace_id: str
+    name: str
+    prefix: str
+    scopes: tuple[str, ...]
+    revoked_at: int | None
+    last_used_at: int | None
+
+    @classmethod
+    def of(cls, key: ApiKey) -> KeyRecord:
+        return cls(
+            id=key.id,
+            workspace_id=key.workspace_id,
+            name=key.name,
+            prefix=key.prefix,
+            scopes=tuple(key.scopes),
+            revoked_at=key.revoked_at,
+            last_used_at=key.last_used_at,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NewKey:
-    key: ApiKey
+    key: KeyRecord
     token: str  # shown once; only its hash is stored
 
 
@@ -139,18 +164,18 @@ async def create_key(
         prefix=token[:12],
         scopes=check_scopes(scopes),
     )
-    return NewKey(key=await uow.api_keys.add(key), token=token)
+    return NewKey(key=KeyRecord.of(await uow.api_keys.add(key)), token=token)
 
 
-async def list_keys(uow: UnitOfWork, workspace_id: str) -> list[ApiKey]:
-    return (await uow.api_keys.page(workspace_id, page_size=100)).items
+async def list_keys(uow: UnitOfWork, workspace_id: str) -> list[KeyRecord]:
+    return [KeyRecord.of(key) for key in (await uow.api_keys.page(workspace_id, page_size=100)).items]
 
 
-async def revoke_key(uow: UnitOfWork, workspace_ids: list[str], key_id: str) -> ApiKey:
+async def revoke_key(uow: UnitOfWork, workspace_ids: list[str], key_id: str) -> KeyRecord:
     for workspace_id in workspace_ids:
         key = await uow.api_keys.update(workspace_id, key_id, revoked_at=now())
         if key is not None:
-            return key
+            return KeyRecord.of(key)
     raise NotFound(f"api key {key_id} not found")
 
 

@@ -17,6 +17,7 @@ from plait.platform.access import Principal
 from plait.platform.errors import InvalidParams, NotFound
 from plait.store import UnitOfWork, new_id
 from plait.store.models import Bot, BotVersion
+from plait.store.repositories.base import MAX_PAGE_SIZE as MAX_PAGE_SIZE  # the largest page a list takes
 
 # Coze field name -> Bot column; these are what a publish snapshots.
 CONFIG_FIELDS = {

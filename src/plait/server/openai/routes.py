@@ -21,7 +21,7 @@ from plait.embeddings.local import MODEL_ID as LOCAL_EMBEDDING
 from plait.embeddings.local import LocalEmbedder
 from plait.models.errors import ModelConfigError, UnknownModelError
 from plait.models.registry import ModelRegistry
-from plait.platform.bots import list_bots
+from plait.platform.bots import MAX_PAGE_SIZE, list_bots
 from plait.platform.chat.service import BOT_PREFIX
 from plait.schema import Message, Usage
 from plait.server.deps import Caller, Services, Uow, require_scope
@@ -29,7 +29,6 @@ from plait.server.openai.bots import bot_completion, is_bot
 from plait.server.openai.encoding import DONE, Frame, completion, delta_of
 from plait.server.openai.errors import OpenAIError, OpenAIRoute, model_not_found, public_text, translate
 from plait.server.openai.schemas import ChatCompletionRequest, EmbeddingRequest
-from plait.store.repositories.base import MAX_PAGE_SIZE
 
 openai_router = APIRouter(
     prefix="/openai/v1", route_class=OpenAIRoute, tags=["openai"], dependencies=[require_scope("chat")]

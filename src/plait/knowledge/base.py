@@ -3,7 +3,11 @@ or both.
 
 Ingestion is a job per document: queued, parsing, chunking, embedding, indexing, then ready, or failed with
 a reason. A batch is indexed together and saved once; a document's chunks become visible only when its
-manifest row turns ready, and a crash mid-ingestion is cleaned up when the base is opened again.
+manifest row turns ready, and a crash mid-ingestion is cleaned up when the base is opened again. Analysis and
+saving run in worker threads, never on the event loop.
+
+`chunk_documents` and `retriever_for` are the chunking and retrieval of every knowledge base, shared with the
+platform's datasets, which keep their chunks in the platform database instead of a folder.
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plait.components import Embedder, Splitter
-from plait.knowledge.config import ChunkingConfig, KnowledgeBaseConfig, Mode
+from plait.components import Embedder, Retriever, Splitter
+from plait.knowledge.config import ChunkingConfig, KnowledgeBaseConfig, Mode, RetrievalConfig
 from plait.knowledge.errors import EmptyDocument, KnowledgeError
 from plait.knowledge.index.bm25 import BM25Index
 from plait.knowledge.index.vectors import ExactVectorStore, VectorStore
@@ -48,12 +52,13 @@ class KnowledgeBase:
         *,
         embedder: Embedder,
         vector_store: VectorStore | None = None,
+        keywords: BM25Index | None = None,
     ) -> None:
         self.root = root
         self.config = config
         self.embedder = embedder
         self.vectors = vector_store or ExactVectorStore(root / "vectors", dimension=embedder.dimension)
-        self.keywords = BM25Index.load(root / "bm25") if (root / "bm25").exists() else BM25Index()
+        self.keywords = keywords or BM25Index()
         self.manifest = Manifest(root / "manifest.sqlite")
         self._hidden: set[str] = set()  # chunk ids indexed but not yet committed ready
 
@@ -69,7 +74,9 @@ class KnowledgeBase:
         """Open (or create, when ``config`` is given) the base in ``root`` and clean up interrupted jobs."""
         folder = Path(root)
         config = await asyncio.to_thread(_config_in, folder, config)
-        base = cls(folder, config, embedder=embedder or embedder_for(config.embedder), vector_store=vector_store)
+        keywords = await asyncio.to_thread(_keywords_in, folder)
+        embedder = embedder or embedder_for(config.embedder)
+        base = cls(folder, config, embedder=embedder, vector_store=vector_store, keywords=keywords)
         await base._recover()
         return base
 
@@ -178,13 +185,7 @@ class KnowledgeBase:
         return True
 
     async def _chunk(self, record: DocumentRecord, loaded: list[Document]) -> list[Document]:
-        splitter = _splitter(self.config.chunking, str(loaded[0].metadata.get("file_type", "")) if loaded else "")
-        pieces = await splitter.split(loaded) if splitter is not None else loaded
-        chunks = []
-        for index, piece in enumerate(p for p in pieces if p.content.strip()):
-            metadata = {**piece.metadata, "document_id": record.id, "document_name": record.name, "chunk_index": index}
-            chunks.append(Document(id=f"{record.id}#{index}", content=piece.content, metadata=metadata))
-        return chunks
+        return await chunk_documents(self.config.chunking, record.id, record.name, loaded)
 
     async def _embed_and_index(self, jobs: list[_Job], on_progress: Progress | None) -> None:
         chunks = [chunk for job in jobs for chunk in job.chunks]
@@ -212,9 +213,9 @@ class KnowledgeBase:
         await self.vectors.upsert(
             ids, vectors, contents=[c.content for c in chunks], metadata=[c.metadata for c in chunks]
         )
-        self.keywords.add(chunks)
+        await asyncio.to_thread(self.keywords.add, chunks)  # the analyzer (jieba) is CPU work
         await self._unindex(replaced, save=False)
-        self.keywords.save(self.root / "bm25")
+        await asyncio.to_thread(self.keywords.save, self.root / "bm25")
         for job in jobs:
             await self.manifest.commit_version(job.record, job.replaced)
             job.record.status, job.record.progress, job.record.error = "ready", 1.0, ""
@@ -227,7 +228,7 @@ class KnowledgeBase:
         await self.vectors.delete(list(chunk_ids))
         self.keywords.delete(chunk_ids)
         if save:
-            self.keywords.save(self.root / "bm25")
+            await asyncio.to_thread(self.keywords.save, self.root / "bm25")
 
     async def _advance(self, job: _Job, status: Status, progress: float, on_progress: Progress | None) -> None:
         job.record.status, job.record.progress = status, progress
@@ -279,22 +280,46 @@ class KnowledgeBase:
         found = await retriever.retrieve(query, **options)
         return [d for d in found if d.id not in hidden][:wanted]
 
-    def _retriever(self, mode: Mode) -> KeywordRetriever | VectorRetriever | HybridRetriever:
-        settings = self.config.retrieval
-        keyword = KeywordRetriever(self.keywords, candidates=settings.candidates)
-        if mode == "keyword":
-            return keyword
-        vector = VectorRetriever(self.vectors, self.embedder, candidates=settings.candidates)
-        if mode == "vector":
-            return vector
-        return HybridRetriever(
-            keyword,
-            vector,
-            fusion=settings.fusion,
-            rrf_k=settings.rrf_k,
-            weights=settings.weights,
-            candidates=settings.candidates,
+    def _retriever(self, mode: Mode) -> Retriever:
+        candidates = self.config.retrieval.candidates
+        return retriever_for(
+            self.config.retrieval,
+            mode,
+            keyword=KeywordRetriever(self.keywords, candidates=candidates),
+            vector=VectorRetriever(self.vectors, self.embedder, candidates=candidates),
         )
+
+
+async def chunk_documents(
+    chunking: ChunkingConfig, document_id: str, name: str, loaded: Sequence[Document], *, first: int = 0
+) -> list[Document]:
+    """The chunks of a document from what its loader produced, numbered from ``first``: ids
+    ``<document_id>#<n>`` and metadata ``document_id``, ``document_name`` and ``chunk_index`` besides what the
+    loader and splitter recorded. Splitting runs in a thread. A long document may be chunked a few loaded parts
+    at a time (each call going on from the last one's count), since every part is split on its own."""
+    splitter = _splitter(chunking, str(loaded[0].metadata.get("file_type", "")) if loaded else "")
+    pieces = await splitter.split(loaded) if splitter is not None else loaded
+    chunks = []
+    for index, piece in enumerate((p for p in pieces if p.content.strip()), start=first):
+        metadata = {**piece.metadata, "document_id": document_id, "document_name": name, "chunk_index": index}
+        chunks.append(Document(id=f"{document_id}#{index}", content=piece.content, metadata=metadata))
+    return chunks
+
+
+def retriever_for(settings: RetrievalConfig, mode: Mode, *, keyword: Retriever, vector: Retriever) -> Retriever:
+    """The retriever of a search mode: one side alone, or both fused as the settings say."""
+    if mode == "keyword":
+        return keyword
+    if mode == "vector":
+        return vector
+    return HybridRetriever(
+        keyword,
+        vector,
+        fusion=settings.fusion,
+        rrf_k=settings.rrf_k,
+        weights=settings.weights,
+        candidates=settings.candidates,
+    )
 
 
 def _config_in(folder: Path, config: KnowledgeBaseConfig | None) -> KnowledgeBaseConfig:
@@ -306,6 +331,10 @@ def _config_in(folder: Path, config: KnowledgeBaseConfig | None) -> KnowledgeBas
     folder.mkdir(parents=True, exist_ok=True)
     config.save(config_file)
     return config
+
+
+def _keywords_in(folder: Path) -> BM25Index:
+    return BM25Index.load(folder / "bm25") if (folder / "bm25").exists() else BM25Index()
 
 
 def _file_identity(file: Path) -> tuple[str, str, int]:

@@ -11,14 +11,64 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from plait.platform.access import Principal
+from plait.platform.chat.records import MessageRecord
 from plait.platform.errors import InvalidParams, NotFound
 from plait.store import UnitOfWork, new_id
 from plait.store.models import Conversation, Message, Section
-from plait.store.repositories.base import Page
-from plait.store.repositories.conversations import MessagePage
 
 PART_TYPES = {"text": "text", "image": None, "file": None}  # part type -> the field it must carry (None: a file)
 NAME_LENGTH = 100
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationRecord:
+    id: str
+    workspace_id: str
+    bot_id: str | None
+    name: str
+    meta_data: dict[str, str]
+    last_section_id: str | None
+    creator_id: str
+    connector_id: str
+    created_at: int
+    updated_at: int
+
+    @classmethod
+    def of(cls, row: Conversation) -> ConversationRecord:
+        return cls(
+            id=row.id,
+            workspace_id=row.workspace_id,
+            bot_id=row.bot_id,
+            name=row.name,
+            meta_data=dict(row.meta_data or {}),
+            last_section_id=row.last_section_id,
+            creator_id=row.creator_id or "",
+            connector_id=row.connector_id or "",
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SectionRecord:
+    id: str
+    conversation_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationPage:
+    items: list[ConversationRecord]
+    has_more: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageWindow:
+    """A cursor page as ``messages.list`` answers it: ``first_id``/``last_id`` are "" when empty."""
+
+    items: list[MessageRecord]
+    first_id: str
+    last_id: str
+    has_more: bool
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,7 +106,11 @@ def check_content(content_type: str, content: str, field: str = "content") -> No
             raise InvalidParams(f"{where}: an {part['type']} part needs file_id or file_url")
 
 
-async def get_conversation(uow: UnitOfWork, principal: Principal, conversation_id: str) -> Conversation:
+async def get_conversation(uow: UnitOfWork, principal: Principal, conversation_id: str) -> ConversationRecord:
+    return ConversationRecord.of(await _conversation(uow, principal, conversation_id))
+
+
+async def _conversation(uow: UnitOfWork, principal: Principal, conversation_id: str) -> Conversation:
     conversation = await uow.conversations.get(principal.workspace_id, conversation_id)
     if conversation is None:
         raise NotFound(f"conversation {conversation_id} not found")
@@ -93,7 +147,7 @@ async def create_conversation(
     meta_data: dict[str, str],
     connector_id: str | None,
     messages: list[NewMessage],
-) -> Conversation:
+) -> ConversationRecord:
     """A conversation with its first section; ``name`` defaults to the first text message, as Coze does."""
     principal.require_writer()
     if bot_id is not None:
@@ -118,24 +172,27 @@ async def create_conversation(
     )
     for message in messages:
         await _add_message(uow, conversation, message)
-    return conversation
+    return ConversationRecord.of(conversation)
 
 
 async def list_conversations(
     uow: UnitOfWork, principal: Principal, bot_id: str, *, page_num: int, page_size: int
-) -> Page[Conversation]:
+) -> ConversationPage:
     await _check_bot(uow, principal, bot_id)
-    return await uow.conversations.for_bot(principal.workspace_id, bot_id, page_num=page_num, page_size=page_size)
+    page = await uow.conversations.for_bot(principal.workspace_id, bot_id, page_num=page_num, page_size=page_size)
+    return ConversationPage(items=[ConversationRecord.of(row) for row in page.items], has_more=page.has_more)
 
 
-async def rename_conversation(uow: UnitOfWork, principal: Principal, conversation_id: str, name: str) -> Conversation:
+async def rename_conversation(
+    uow: UnitOfWork, principal: Principal, conversation_id: str, name: str
+) -> ConversationRecord:
     principal.require_writer()
     if len(name) > NAME_LENGTH:
         raise InvalidParams(f"name: at most {NAME_LENGTH} characters")
-    await get_conversation(uow, principal, conversation_id)
+    await _conversation(uow, principal, conversation_id)
     conversation = await uow.conversations.update(principal.workspace_id, conversation_id, name=name)
     assert conversation is not None  # read above in this transaction
-    return conversation
+    return ConversationRecord.of(conversation)
 
 
 async def delete_conversation(uow: UnitOfWork, principal: Principal, conversation_id: str) -> None:
@@ -145,19 +202,21 @@ async def delete_conversation(uow: UnitOfWork, principal: Principal, conversatio
         raise NotFound(f"conversation {conversation_id} not found")
 
 
-async def clear_conversation(uow: UnitOfWork, principal: Principal, conversation_id: str) -> Section:
+async def clear_conversation(uow: UnitOfWork, principal: Principal, conversation_id: str) -> SectionRecord:
     """Start a new section: later chats no longer see earlier messages as context."""
     principal.require_writer()
-    conversation = await get_conversation(uow, principal, conversation_id)
+    conversation = await _conversation(uow, principal, conversation_id)
     section = await uow.sections.add(Section(workspace_id=conversation.workspace_id, conversation_id=conversation.id))
     await uow.conversations.update(conversation.workspace_id, conversation.id, last_section_id=section.id)
-    return section
+    return SectionRecord(id=section.id, conversation_id=section.conversation_id)
 
 
-async def create_message(uow: UnitOfWork, principal: Principal, conversation_id: str, message: NewMessage) -> Message:
+async def create_message(
+    uow: UnitOfWork, principal: Principal, conversation_id: str, message: NewMessage
+) -> MessageRecord:
     principal.require_writer()
-    conversation = await get_conversation(uow, principal, conversation_id)
-    return await _add_message(uow, conversation, message)
+    conversation = await _conversation(uow, principal, conversation_id)
+    return MessageRecord.of(await _add_message(uow, conversation, message))
 
 
 async def list_messages(
@@ -170,9 +229,9 @@ async def list_messages(
     before_id: str | None,
     after_id: str | None,
     limit: int,
-) -> MessagePage:
-    await get_conversation(uow, principal, conversation_id)
-    return await uow.messages.window(
+) -> MessageWindow:
+    await _conversation(uow, principal, conversation_id)
+    page = await uow.messages.window(
         principal.workspace_id,
         conversation_id,
         order=order,
@@ -181,10 +240,16 @@ async def list_messages(
         after_id=after_id,
         limit=limit,
     )
+    items = [MessageRecord.of(row) for row in page.items]
+    return MessageWindow(items=items, first_id=page.first_id, last_id=page.last_id, has_more=page.has_more)
 
 
-async def get_message(uow: UnitOfWork, principal: Principal, conversation_id: str, message_id: str) -> Message:
-    await get_conversation(uow, principal, conversation_id)
+async def get_message(uow: UnitOfWork, principal: Principal, conversation_id: str, message_id: str) -> MessageRecord:
+    return MessageRecord.of(await _message(uow, principal, conversation_id, message_id))
+
+
+async def _message(uow: UnitOfWork, principal: Principal, conversation_id: str, message_id: str) -> Message:
+    await _conversation(uow, principal, conversation_id)
     message = await uow.messages.get(principal.workspace_id, message_id)
     if message is None or message.conversation_id != conversation_id:
         raise NotFound(f"message {message_id} not found in conversation {conversation_id}")
@@ -193,19 +258,19 @@ async def get_message(uow: UnitOfWork, principal: Principal, conversation_id: st
 
 async def update_message(
     uow: UnitOfWork, principal: Principal, conversation_id: str, message_id: str, fields: dict[str, Any]
-) -> Message:
+) -> MessageRecord:
     """Change content, content type or meta data; the result is checked as a whole (object_string parts)."""
     principal.require_writer()
-    message = await get_message(uow, principal, conversation_id, message_id)
+    message = await _message(uow, principal, conversation_id, message_id)
     check_content(fields.get("content_type", message.content_type), fields.get("content", message.content))
     updated = await uow.messages.update(principal.workspace_id, message.id, **fields)
     assert updated is not None  # read above in this transaction
-    return updated
+    return MessageRecord.of(updated)
 
 
-async def delete_message(uow: UnitOfWork, principal: Principal, conversation_id: str, message_id: str) -> Message:
+async def delete_message(uow: UnitOfWork, principal: Principal, conversation_id: str, message_id: str) -> MessageRecord:
     principal.require_writer()
-    message = await get_message(uow, principal, conversation_id, message_id)
+    message = MessageRecord.of(await _message(uow, principal, conversation_id, message_id))
     await uow.messages.delete(principal.workspace_id, message.id)
     return message
 
@@ -219,7 +284,7 @@ async def set_feedback(
 ) -> None:
     """Record (or with None, withdraw) the caller's like/unlike of a message."""
     principal.require_writer()
-    message = await get_message(uow, principal, conversation_id, message_id)
+    message = await _message(uow, principal, conversation_id, message_id)
     if feedback is not None:
         feedback = {**feedback, "user_id": principal.user_id}
     await uow.messages.update(principal.workspace_id, message.id, feedback=feedback)

@@ -7,11 +7,12 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+from plait.platform.conversations import ConversationRecord
 from plait.schema import Message as ChatMessage
 from plait.schema import ToolSpec
 from plait.store import new_id
 from plait.store.base import now
-from plait.store.models import Chat, Conversation, Message
+from plait.store.models import Chat, Message
 
 
 @dataclass(slots=True, kw_only=True)
@@ -31,7 +32,9 @@ class ChatJob:
     saving: asyncio.Lock = field(default_factory=asyncio.Lock)  # one save at a time: the insert comes first
 
 
-def new_chat(conversation: Conversation, bot_id: str, user_id: str, meta_data: dict[str, str], runner: str) -> Chat:
+def new_chat(
+    conversation: ConversationRecord, bot_id: str, user_id: str, meta_data: dict[str, str], runner: str
+) -> Chat:
     """A running chat with its id and times set now, to insert at once or with the run's first save."""
     stamp = now()
     return Chat(

@@ -18,12 +18,12 @@ from plait.platform.chat.jobs import ChatJob, chat_message, new_chat
 from plait.platform.chat.records import TERMINAL, ChatState, MessageRecord
 from plait.platform.chat.runner import ChatRunner, Run
 from plait.platform.chat_prompt import DEFAULT_ROUNDS, StoredMessage, to_messages
-from plait.platform.conversations import NewMessage, check_content, create_conversation
+from plait.platform.conversations import ConversationRecord, NewMessage, check_content, create_conversation
 from plait.platform.errors import ChatNotCancelable, InvalidParams, NotFound
 from plait.schema import Message as ChatMessage
 from plait.schema import ToolSpec
 from plait.store import UnitOfWork
-from plait.store.models import Chat, Conversation, Message
+from plait.store.models import Chat, Message
 from plait.store.repositories.conversations import HistoryEntry
 
 BOT_PREFIX = "bot:"  # how the OpenAI API names a bot as a model
@@ -215,7 +215,7 @@ async def _bot_for_chat(uow: UnitOfWork, principal: Principal, bot_id: str) -> B
 
 async def _with_history(
     uow: UnitOfWork, principal: Principal, conversation_id: str, config: dict[str, Any]
-) -> tuple[Conversation, list[HistoryEntry]]:
+) -> tuple[ConversationRecord, list[HistoryEntry]]:
     """The conversation and its current section's latest messages: a bot's context (read before any write, so
     a chat holds SQLite's write lock briefly)."""
     rounds = (config.get("model_info") or {}).get("context_round") or DEFAULT_ROUNDS
@@ -224,7 +224,7 @@ async def _with_history(
     )
     if found is None:
         raise NotFound(f"conversation {conversation_id} not found")
-    return found
+    return ConversationRecord.of(found[0]), found[1]
 
 
 def _entered(chat: Chat, message: NewMessage) -> Message:

@@ -6,8 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from plait.platform.conversations import NewMessage
-from plait.store.models import Conversation, Section
+from plait.platform.conversations import ConversationRecord, NewMessage, SectionRecord
 
 Role = Literal["user", "assistant"]
 ContentType = Literal["text", "object_string", "card"]
@@ -73,7 +72,7 @@ class FeedbackRequest(BaseModel):
     comment: str | None = Field(default=None, max_length=1000)
 
 
-def render_conversation(conversation: Conversation) -> dict[str, Any]:
+def render_conversation(conversation: ConversationRecord) -> dict[str, Any]:
     return {
         "id": conversation.id,
         "created_at": conversation.created_at,
@@ -81,10 +80,10 @@ def render_conversation(conversation: Conversation) -> dict[str, Any]:
         "meta_data": conversation.meta_data,
         "last_section_id": conversation.last_section_id or "",
         "name": conversation.name,
-        "creator_id": conversation.creator_id or "",
-        "connector_id": conversation.connector_id or "",
+        "creator_id": conversation.creator_id,
+        "connector_id": conversation.connector_id,
     }
 
 
-def render_section(section: Section) -> dict[str, Any]:
+def render_section(section: SectionRecord) -> dict[str, Any]:
     return {"id": section.id, "conversation_id": section.conversation_id}

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from plait.platform import conversations
-from plait.platform.views import message_view
+from plait.server.coze.chat_events import message_view
 from plait.server.coze.conversation_models import (
     CreateConversationRequest,
     CreateMessageRequest,

@@ -8,6 +8,7 @@ message naming the setting, instead of failing on the first request that needs i
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -91,6 +92,14 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     # The embedder of new datasets (each keeps the one it was created with). "hashing" needs no model: tests.
     embedder: Literal["local/all-minilm-l6-v2", "hashing"] = "local/all-minilm-l6-v2"
+    # Datasets: caps that keep one upload from filling a worker's memory or the database (a document over a cap
+    # fails with the reason), and how long a worker keeps a dataset's index in memory unused.
+    dataset_max_document_rows: int = Field(default=50_000, ge=1)  # records: CSV/JSON rows, pages
+    dataset_max_document_chunks: int = Field(default=50_000, ge=1)
+    dataset_max_chunks: int = Field(default=200_000, ge=1)  # of all the done documents of one dataset
+    dataset_idle_seconds: float = Field(default=600.0, gt=0)
+    # Networks a web_url document may be fetched from, e.g. 10.1.0.0/16,127.0.0.1/32; empty: web_url is off.
+    web_url_allowed_networks: Annotated[list[str], NoDecode] = []
 
     @classmethod
     def settings_customise_sources(
@@ -109,12 +118,22 @@ class Settings(BaseSettings):
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "web_url_allowed_networks", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         """``PLAIT_CORS_ORIGINS=https://a,https://b`` reads as a list, as people write it in env files."""
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("web_url_allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not a network (CIDR such as 10.0.0.0/8, or one address)") from None
         return value
 
     @field_validator("log_level", mode="before")

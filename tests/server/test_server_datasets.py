@@ -1,11 +1,14 @@
 """The dataset and document endpoints as the unmodified cozepy SDK drives them, on SQLite and PostgreSQL, and
-the retrieval the chat runtime calls (``search_datasets``) over what they ingested."""
+the retrieval the chat runtime calls (``search_datasets``) over what they ingested, from an index of its own
+(as another worker's), loaded from the database.
+
+The module's server runs with small dataset caps and web pages allowed from loopback (set in its environment
+before the server starts), so caps and fetching can be tested."""
 
 from __future__ import annotations
 
 import base64
 import http.server
-import json
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -24,16 +27,35 @@ from cozepy.datasets.documents import (
     DocumentUpdateRule,
 )
 from server_harness import Running
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from plait.platform.dataset_indexes import INTERRUPTED, DatasetIndexes
 from plait.platform.datasets import search_datasets
 from plait.settings import Settings
 from plait.store import UnitOfWork, create_engine, session_factory
-from plait.store.models import DatasetDocument
+from plait.store.models import Dataset, DatasetDocument
+from plait.store.models.knowledge import DatasetChunk
 
+MAX_ROWS, MAX_CHUNKS, MAX_DATASET_CHUNKS = 50, 40, 60
+LIMITS = {
+    "PLAIT_DATASET_MAX_DOCUMENT_ROWS": str(MAX_ROWS),
+    "PLAIT_DATASET_MAX_DOCUMENT_CHUNKS": str(MAX_CHUNKS),
+    "PLAIT_DATASET_MAX_CHUNKS": str(MAX_DATASET_CHUNKS),
+    "PLAIT_WEB_URL_ALLOWED_NETWORKS": "127.0.0.0/8,::1",
+}
 GUIDE = "# Kettle guide\n\nDescale the kettle with citric acid every month.\n\n## Safety\n\nUnplug it before cleaning."
 NOTES = "Bicycle chains need oil after rain. Clean the chain with a rag first."
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _limits() -> Iterator[None]:
+    """Caps and web networks for this module's server, which reads them from the environment (autouse: set
+    before the server fixture starts it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in LIMITS.items():
+            patch.setenv(name, value)
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +78,8 @@ async def sessions(server: Running) -> AsyncIterator[async_sessionmaker[AsyncSes
 @pytest.fixture
 async def indexes(server: Running, sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[DatasetIndexes]:
     """Indexes over the server's data dir (the server's own live on its app state, out of a test's reach)."""
-    opened = DatasetIndexes(Path(server.env["PLAIT_DATA_DIR"]) / "datasets", sessions, max_bytes=MAX_BODY)
+    root = Path(server.env["PLAIT_DATA_DIR"]) / "datasets"
+    opened = DatasetIndexes(root, sessions, max_bytes=MAX_BODY, idle_seconds=600)
     try:
         yield opened
     finally:
@@ -88,7 +111,13 @@ def _dataset(coze: Coze, space_id: str, name: str = "Manuals") -> str:
     return coze.datasets.create(name=name, space_id=space_id, format_type=DocumentFormatType.DOCUMENT).dataset_id
 
 
-def test_dataset_lifecycle(server: Running, coze: Coze, space_id: str) -> None:
+async def _chunks(sessions: async_sessionmaker[AsyncSession], dataset_id: str) -> int:
+    async with UnitOfWork(sessions) as uow:
+        query = select(func.count()).select_from(DatasetChunk).where(DatasetChunk.dataset_id == dataset_id)
+        return int(await uow.session.scalar(query) or 0)
+
+
+async def test_dataset_lifecycle(coze: Coze, space_id: str, sessions: async_sessionmaker[AsyncSession]) -> None:
     dataset_id = _dataset(coze, space_id, "Kitchen")
     assert dataset_id.isdigit()
     listed = coze.datasets.list(space_id=space_id, name="Kitch").items
@@ -102,15 +131,19 @@ def test_dataset_lifecycle(server: Running, coze: Coze, space_id: str) -> None:
     created = coze.datasets.documents.create(
         dataset_id=dataset_id, document_bases=[DocumentBase(name="guide", source_info=_text(GUIDE, "md"))]
     )
-    assert _wait(coze, dataset_id, [created[0].document_id])[0].status == 1
-    folder = Path(server.env["PLAIT_DATA_DIR"]) / "datasets" / dataset_id
-    assert json.loads((folder / "config.json").read_text())["embedder"] == "hashing"
+    (progress,) = _wait(coze, dataset_id, [created[0].document_id])
+    assert progress.status == 1
+    async with UnitOfWork(sessions) as uow:
+        row = await uow.session.get(Dataset, dataset_id)
+        assert row is not None and row.config["embedder"] == "hashing"
+        assert (row.index_version, row.chunk_count) == (
+            1,
+            coze.datasets.documents.list(dataset_id=dataset_id).items[0].slice_count,
+        )
+    assert await _chunks(sessions, dataset_id) == row.chunk_count > 0
     coze.datasets.delete(dataset_id=dataset_id)
     assert coze.datasets.list(space_id=space_id, name="Kitchen").items == []
-    deadline = time.monotonic() + 10  # the folder goes after the response, once the delete committed
-    while folder.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not folder.exists()
+    assert await _chunks(sessions, dataset_id) == 0  # the chunks went with the dataset
     assert _code(lambda: coze.datasets.delete(dataset_id=dataset_id))[0] == 4200
 
 
@@ -154,18 +187,71 @@ def test_ingest_list_update_delete_documents(coze: Coze, space_id: str, tmp_path
     assert [d.document_id for d in coze.datasets.documents.list(dataset_id=dataset_id).items] == [ids[1]]
 
 
-def test_failed_document_reports_why(coze: Coze, space_id: str) -> None:
+def test_failed_document_reports_why_in_words_for_the_client(coze: Coze, space_id: str, tmp_path: Path) -> None:
+    """The reason names the problem, never the exception's text: no file path, no library message."""
     dataset_id = _dataset(coze, space_id, "Broken")
+    path = tmp_path / "scan.pdf"
+    path.write_bytes(b"%PDF-1.4 not really")
+    with path.open("rb") as handle:
+        file_id = coze.files.upload(file=handle).id
     created = coze.datasets.documents.create(
         dataset_id=dataset_id,
         document_bases=[
             DocumentBase(name="fake.pdf", source_info=_text("not a pdf at all", "pdf")),
+            DocumentBase(name="scan", source_info=DocumentSourceInfo.build_file_id(file_id)),
+            DocumentBase(name="blank", source_info=_text("   \n\n  ")),
             DocumentBase(name="fine", source_info=_text(NOTES)),
         ],
     )
-    failed, fine = _wait(coze, dataset_id, [d.document_id for d in created])
-    assert failed.status == 9 and failed.status_descript
-    assert fine.status == 1
+    fake, scan, blank, fine = _wait(coze, dataset_id, [d.document_id for d in created])
+    for failed in (fake, scan):
+        assert (failed.status, failed.status_descript) == (
+            9,
+            "the file could not be read as pdf: it is damaged, or not a pdf file",
+        )
+    assert (blank.status, blank.status_descript) == (9, "no text found in the document")
+    assert (fine.status, fine.status_descript) == (1, "")
+
+
+def _csv(rows: int) -> str:
+    return "question,answer\n" + "".join(f"q{i},answer number {i}\n" for i in range(rows))
+
+
+def test_caps_on_records_and_chunks(coze: Coze, space_id: str, tmp_path: Path) -> None:
+    """Known up front, a cap is a 4000 of the request; found while ingesting, the document fails with it."""
+    dataset_id = _dataset(coze, space_id, "Capped")
+    documents = coze.datasets.documents
+    code, msg = _code(
+        lambda: documents.create(
+            dataset_id=dataset_id,
+            document_bases=[DocumentBase(name="big", source_info=_text(_csv(MAX_ROWS + 1), "csv"))],
+        )
+    )
+    assert code == 4000 and f"at most {MAX_ROWS}" in msg
+    lines = tmp_path / "lines.jsonl"
+    lines.write_text("".join(f'{{"text": "line {i}"}}\n' for i in range(MAX_ROWS + 1)))
+    long = tmp_path / "long.txt"
+    long.write_text("\n\n".join(f"Paragraph {i}. " + "kettle descaling words " * 90 for i in range(MAX_CHUNKS + 5)))
+    file_ids = []
+    for path in (lines, long):
+        with path.open("rb") as handle:
+            file_ids.append(coze.files.upload(file=handle).id)
+    created = documents.create(
+        dataset_id=dataset_id,
+        document_bases=[
+            DocumentBase(name="lines", source_info=DocumentSourceInfo.build_file_id(file_ids[0])),
+            DocumentBase(name="long", source_info=DocumentSourceInfo.build_file_id(file_ids[1])),
+            DocumentBase(name="first", source_info=_text(_csv(35), "csv")),
+            DocumentBase(name="second", source_info=_text(_csv(30), "csv")),
+        ],
+    )
+    lines_doc, long_doc, first, second = _wait(coze, dataset_id, [d.document_id for d in created])
+    assert lines_doc.status == 9 and f"more than {MAX_ROWS} records" in lines_doc.status_descript
+    assert long_doc.status == 9 and f"more than {MAX_CHUNKS} chunks" in long_doc.status_descript
+    assert first.status == 1
+    assert second.status == 9 and f"{MAX_DATASET_CHUNKS} chunks in all" in second.status_descript
+    (dataset,) = coze.datasets.list(space_id=space_id, name="Capped").items
+    assert dataset.slice_count == 35
 
 
 class _Page(http.server.BaseHTTPRequestHandler):
@@ -183,7 +269,7 @@ class _Page(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def page_url() -> Iterator[str]:
-    """A web page on loopback: the only place documents may be fetched from."""
+    """A web page on loopback, which this module's server may fetch from."""
     with http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Page) as httpd:
         thread = threading.Thread(target=httpd.serve_forever, daemon=True)
         thread.start()
@@ -194,7 +280,7 @@ def page_url() -> Iterator[str]:
             thread.join()
 
 
-def test_web_page_on_loopback_only(coze: Coze, space_id: str, page_url: str) -> None:
+def test_web_pages_from_allowed_networks_only(coze: Coze, space_id: str, page_url: str) -> None:
     dataset_id = _dataset(coze, space_id, "Web")
     created = coze.datasets.documents.create(
         dataset_id=dataset_id,
@@ -204,8 +290,9 @@ def test_web_page_on_loopback_only(coze: Coze, space_id: str, page_url: str) -> 
     (progress,) = _wait(coze, dataset_id, [created[0].document_id])
     assert (progress.status, progress.url) == (1, page_url), progress.status_descript
     for url, words in (
-        ("https://example.com/page", "remote fetching is disabled"),
-        ("http://10.0.0.1/", "remote fetching is disabled"),
+        ("http://10.0.0.1/", "10.0.0.1, outside the networks"),
+        ("http://[fd00::1]/", "outside the networks"),
+        ("http://no-such-host.invalid/", "cannot resolve"),
         ("ftp://127.0.0.1/x", "http or https"),
     ):
         base = DocumentBase(name="far", source_info=DocumentSourceInfo.build_web_page(url))
@@ -213,6 +300,11 @@ def test_web_page_on_loopback_only(coze: Coze, space_id: str, page_url: str) -> 
             lambda base=base: coze.datasets.documents.create(dataset_id=dataset_id, document_bases=[base])
         )
         assert (code, words in msg) == (4000, True), msg
+    # Allowed at the request, refused by the fetch: nothing listens there.
+    closed = DocumentBase(name="closed", source_info=DocumentSourceInfo.build_web_page("http://127.0.0.1:9/"))
+    created = coze.datasets.documents.create(dataset_id=dataset_id, document_bases=[closed])
+    (progress,) = _wait(coze, dataset_id, [created[0].document_id])
+    assert progress.status == 9 and progress.status_descript.startswith("the web page could not be fetched")
 
 
 async def test_search_datasets(
@@ -255,22 +347,43 @@ async def test_search_datasets(
     coze.datasets.documents.delete(document_ids=[first[0].document_id])
     async with UnitOfWork(sessions) as uow:
         assert await search_datasets(uow, space_id, [kettles], "descale kettle", indexes=indexes, strategy=20) == []
+    indexes.idle_seconds = 0
+    indexes.evict_idle()
+    assert indexes._indexes == {}  # dropped when idle, loaded again by the next search
+    async with UnitOfWork(sessions) as uow:
+        chain = await search_datasets(uow, space_id, [kettles, bikes], "bicycle chain oil", indexes=indexes, top_k=1)
+    assert [c.metadata["document_id"] for c in chain] == [second[0].document_id]
 
 
-async def test_restart_fails_unfinished_documents(
+async def test_recovery_fails_only_documents_whose_process_is_gone(
     server: Running, coze: Coze, space_id: str, sessions: async_sessionmaker[AsyncSession], indexes: DatasetIndexes
 ) -> None:
+    """A document whose lease ran out (or that never had one) is failed; one another live process holds is not."""
     dataset_id = _dataset(coze, space_id, "Restart")
+    now = int(time.time())
+    leases = {"none": (None, None), "expired": ("f" * 32, now - 1), "live": ("a" * 32, now + 60)}
     async with UnitOfWork(sessions) as uow:
-        row = await uow.documents.add(
-            DatasetDocument(workspace_id=space_id, dataset_id=dataset_id, name="stuck", source={}, update_rule={})
-        )
-    orphan = indexes.root / "1234567890"
-    orphan.mkdir(parents=True)
+        rows = {
+            name: await uow.documents.add(
+                DatasetDocument(
+                    workspace_id=space_id,
+                    dataset_id=dataset_id,
+                    name=name,
+                    source={},
+                    update_rule={},
+                    lease_owner=owner,
+                    lease_until=until,
+                )
+            )
+            for name, (owner, until) in leases.items()
+        }
+    old_folders = indexes.root / "1234567890"  # what servers before the database-backed indexes kept
+    old_folders.mkdir(parents=True)
     await indexes.recover()
-    (progress,) = coze.datasets.process(dataset_id=dataset_id, document_ids=[row.id])
-    assert (progress.status, progress.status_descript) == (9, INTERRUPTED)
-    assert not orphan.exists()
+    progress = coze.datasets.process(dataset_id=dataset_id, document_ids=[row.id for row in rows.values()])
+    assert [(p.status, p.status_descript) for p in progress] == [(9, INTERRUPTED), (9, INTERRUPTED), (0, "")]
+    assert not indexes.root.exists()
+    coze.datasets.delete(dataset_id=dataset_id)
 
 
 def test_bad_input(server: Running, token: str, coze: Coze, space_id: str) -> None:
@@ -306,6 +419,8 @@ def test_bad_input(server: Running, token: str, coze: Coze, space_id: str) -> No
         (lambda: coze.datasets.update(dataset_id="42", name="x"), 4200, "dataset"),
         (lambda: coze.datasets.update(dataset_id=dataset_id, name=""), 4000, "name"),
         (lambda: coze.datasets.process(dataset_id=dataset_id, document_ids=[]), 4000, "document_ids"),
+        (lambda: coze.datasets.process(dataset_id=dataset_id, document_ids=["1"] * 5000), 4000, "document_ids"),
+        (lambda: documents.delete(document_ids=["1"] * 101), 4000, "document_ids"),
         (lambda: coze.datasets.process(dataset_id=dataset_id, document_ids=["42"]), 4200, "42"),
         (lambda: documents.create(dataset_id="42", document_bases=[good]), 4200, "dataset"),
         (create(), 4000, "document_bases"),

@@ -1,12 +1,12 @@
 """Knowledge datasets and their documents, as the Coze dataset and document APIs manage them, over the
-knowledge engine: each dataset is one `KnowledgeBase` folder under ``<data_dir>/datasets/<dataset_id>``.
+knowledge engine; the chunks and their indexes are `plait.platform.dataset_indexes`'s business.
 
-The database rows are the record a client sees (names, status, progress, counts); the folder holds the
-indexes. Uploads are checked and recorded with status 0 (processing) inside the request; the ingestion
-itself runs afterwards as an asyncio task of `plait.platform.dataset_indexes.DatasetIndexes`, which writes
-progress, then status 1 (done) or 9 (failed, with the reason) back to the row. Restarts do not resume: a
-document still processing when the server stopped is marked failed at the next start (its uploaded bytes
-were held only in memory), so it never stays "processing" forever; upload it again.
+The database rows are the record a client sees (names, status, progress, counts) and hold the chunks every
+worker searches. Uploads are checked and recorded with status 0 (processing) inside the request, leased to the
+accepting process; the ingestion itself runs afterwards as an asyncio task of that process, which writes
+progress, then status 1 (done) or 9 (failed, with the reason) back to the row. Ingestion does not resume: a
+document whose process stopped is failed (at shutdown, or by any worker once its lease runs out), since its
+uploaded bytes were held only in memory; upload it again.
 
 For the chat runtime, retrieval over a bot's datasets::
 
@@ -22,11 +22,12 @@ Each chunk is a `plait.schema.Document` with ``score`` and metadata ``dataset_id
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
-import contextlib
 import dataclasses
 import ipaddress
+import socket
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -36,7 +37,15 @@ import httpx
 
 from plait.knowledge.config import ChunkingConfig, KnowledgeBaseConfig, Mode
 from plait.platform.access import WRITER_ROLES, Principal
-from plait.platform.dataset_indexes import DONE, PROCESSING, DatasetIndexes, IngestBatch, Pending
+from plait.platform.dataset_indexes import (
+    DONE,
+    PROCESSING,
+    DatasetIndexes,
+    DatasetLimits,
+    IngestBatch,
+    Pending,
+    count_records,
+)
 from plait.platform.errors import BodyTooLarge, InvalidParams, NotFound
 from plait.schema import Document
 from plait.store import UnitOfWork
@@ -50,12 +59,12 @@ SEARCH_MODES: dict[int, Mode] = {0: "hybrid", 1: "vector", 20: "keyword"}  # Coz
 DATASET_NAME_LENGTH = 100
 DOCUMENT_NAME_LENGTH = 255
 MAX_BATCH = 10  # documents per create call, as Coze allows
-MAX_DELETE = 100
+MAX_IDS = 100  # document ids per delete or progress call
 # The recursive splitter cuts at paragraphs, then lines, before anything finer: these two separators are
 # what it honours. Any other would be silently ignored, so it is refused.
 SEPARATORS = ("\n\n", "\n")
 MAX_TOKENS = (100, 2000)
-LOOPBACK_HOSTS = ("localhost",)
+RESOLVE_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -119,9 +128,10 @@ async def create_dataset(
     format_type: int,
     icon_file_id: str | None,
     embedder: str,
+    pgvector: bool,
 ) -> Dataset:
-    """A dataset whose vectors come from ``embedder`` for good: changing the setting later affects only new
-    datasets, since vectors of two embedders cannot share an index."""
+    """A dataset whose vectors come from ``embedder`` for good, and live in pgvector when ``pgvector`` (else
+    in its chunk rows): changing either later affects only new datasets."""
     principal.require_writer()
     principal.require_workspace(space_id)
     if format_type != TEXT:
@@ -133,7 +143,7 @@ async def create_dataset(
         description=description,
         format_type=format_type,
         icon_file_id=icon_file_id,
-        config={"embedder": embedder},
+        config={"embedder": embedder, "vectors": "pgvector" if pgvector else "rows"},
     )
     return await uow.datasets.add(row)
 
@@ -188,8 +198,7 @@ async def delete_dataset(uow: UnitOfWork, principal: Principal, dataset_id: str)
 async def dataset_progress(
     uow: UnitOfWork, principal: Principal, dataset_id: str, document_ids: list[str]
 ) -> list[DatasetDocument]:
-    if not document_ids:
-        raise InvalidParams("document_ids: give at least one document id")
+    _check_ids(document_ids)
     await get_dataset(uow, principal, dataset_id)
     found = {d.id: d for d in await uow.documents.many(principal.workspace_id, document_ids)}
     missing = [i for i in document_ids if i not in found or found[i].dataset_id != dataset_id]
@@ -236,24 +245,45 @@ def _settled_strategy(dataset: Dataset, asked: ChunkStrategy | None) -> ChunkStr
     return ChunkStrategy(**stored)
 
 
-def _check_loopback(url: str) -> None:
-    """Only this machine's own addresses may be fetched: a server that fetches any URL it is handed can be
-    made to reach the networks behind it, and this deployment reaches no other network anyway."""
+def _check_ids(document_ids: list[str]) -> None:
+    if not 1 <= len(document_ids) <= MAX_IDS:
+        raise InvalidParams(f"document_ids: give 1 to {MAX_IDS} document ids")
+
+
+async def _check_web_url(url: str, networks: tuple[str, ...]) -> None:
+    """A web page is fetched only from the networks an admin allowed (none by default): a server that fetches
+    any URL it is handed can be made to reach the networks behind it. Every address the host has now must be
+    in one of them; the loader checks again, address by address, when it fetches."""
+    if not networks:
+        raise InvalidParams(
+            "web_url: fetching web pages is off on this server; an admin allows networks with "
+            "PLAIT_WEB_URL_ALLOWED_NETWORKS. Upload the page as a file instead"
+        )
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:
         raise InvalidParams(f"web_url: not a valid URL ({exc})") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise InvalidParams("web_url: an http or https URL with a host")
-    host = parsed.host.lower()
-    with contextlib.suppress(ValueError):
-        if ipaddress.ip_address(host).is_loopback:
-            return
-    if host not in LOOPBACK_HOSTS:
-        raise InvalidParams(
-            f"web_url: remote fetching is disabled; only loopback addresses (127.0.0.0/8, ::1, localhost) can be "
-            f"fetched, not {parsed.host}. Upload the page as a file instead"
-        )
+    allowed = [ipaddress.ip_network(network, strict=False) for network in networks]
+    for address in await _addresses(parsed.host):
+        if not any(address in network for network in allowed):
+            raise InvalidParams(
+                f"web_url: {parsed.host} is at {address}, outside the networks this server may fetch from"
+            )
+
+
+async def _addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    try:
+        async with asyncio.timeout(RESOLVE_SECONDS):
+            found = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, TimeoutError):
+        raise InvalidParams(f"web_url: cannot resolve the host {host}") from None
+    return [ipaddress.ip_address(str(info[4][0]).partition("%")[0]) for info in found]
 
 
 def _file_type(value: str, where: str) -> str:
@@ -295,8 +325,9 @@ async def _accept(
     *,
     data_dir: Path,
     max_bytes: int,
+    limits: DatasetLimits,
 ) -> tuple[DatasetDocument, dict[str, Any]]:
-    """The row for one new document and what its ingestion needs (fields of `Pending` but the ids)."""
+    """The row for one new document and what its ingestion needs (fields of `Pending` but the id)."""
     name = _check_name(new.name, DOCUMENT_NAME_LENGTH, f"{where}.name")
     sources = [s for s in (new.file_base64, new.web_url, new.source_file_id) if s is not None]
     if len(sources) != 1:
@@ -312,8 +343,14 @@ async def _accept(
     if new.file_base64 is not None:
         kind = _file_type(new.file_type or "", f"{where}.source_info.file_type")
         data = _decode(new.file_base64, f"{where}.source_info.file_base64", max_bytes)
+        records = await asyncio.to_thread(count_records, data, kind)
+        if records is not None and records > limits.max_document_rows:
+            raise InvalidParams(
+                f"{where}.source_info.file_base64: the file has {records} records (rows, lines or items); one "
+                f"document may have at most {limits.max_document_rows}"
+            )
         row.source, row.size = {"type": kind, "document_source": LOCAL_FILE}, len(data)
-        return row, {"file_name": f"document.{kind}", "data": data}
+        return row, {"name": name, "file_name": f"document.{kind}", "data": data}
     if new.source_file_id is not None:
         file = await uow.files.get(principal.workspace_id, new.source_file_id)
         if file is None:
@@ -321,11 +358,11 @@ async def _accept(
         kind = _file_type(PurePosixPath(file.name).suffix, f"{where}.source_info.source_file_id ({file.name})")
         row.source = {"type": kind, "document_source": FILE_ID, "file_id": file.id}
         row.size = file.bytes
-        return row, {"file_name": f"document.{kind}", "path": data_dir / file.path}
+        return row, {"name": name, "file_name": f"document.{kind}", "path": data_dir / file.path}
     assert new.web_url is not None
-    _check_loopback(new.web_url)
+    await _check_web_url(new.web_url, limits.web_networks)
     row.source = {"type": "web", "document_source": WEB_PAGE, "url": new.web_url}
-    return row, {"file_name": name, "url": new.web_url}
+    return row, {"name": name, "file_name": name, "url": new.web_url}
 
 
 async def create_documents(
@@ -338,8 +375,11 @@ async def create_documents(
     format_type: int | None,
     data_dir: Path,
     max_bytes: int,
+    limits: DatasetLimits,
+    indexes: DatasetIndexes,
 ) -> tuple[list[DatasetDocument], IngestBatch]:
-    """Check and record the documents (status processing); the caller submits the batch after commit."""
+    """Check and record the documents (status processing, leased to this process); the caller submits the
+    batch to ``indexes`` after commit."""
     principal.require_writer()
     dataset = await get_dataset(uow, principal, dataset_id)
     if not 1 <= len(documents) <= MAX_BATCH:
@@ -348,7 +388,9 @@ async def create_documents(
         raise InvalidParams(f"format_type: only text documents (0) are supported, not {format_type}")
     strategy = _settled_strategy(dataset, chunk_strategy)
     accepted = [
-        await _accept(uow, principal, dataset, new, f"document_bases[{i}]", data_dir=data_dir, max_bytes=max_bytes)
+        await _accept(
+            uow, principal, dataset, new, f"document_bases[{i}]", data_dir=data_dir, max_bytes=max_bytes, limits=limits
+        )
         for i, new in enumerate(documents)
     ]
     if "chunk_strategy" not in dataset.config:
@@ -356,10 +398,12 @@ async def create_documents(
         await uow.datasets.update(principal.workspace_id, dataset.id, config=settled)
     rows, items = [], []
     for row, needs in accepted:
+        indexes.lease(row)
         rows.append(await uow.documents.add(row))
-        items.append(Pending(document_id=row.id, workspace_id=row.workspace_id, **needs))
+        items.append(Pending(document_id=row.id, **needs))
     config = KnowledgeBaseConfig(name=dataset.id, embedder=dataset.config["embedder"], chunking=chunking_for(strategy))
-    return rows, IngestBatch(dataset_id=dataset.id, config=config, items=items)
+    pgvector = dataset.config.get("vectors") == "pgvector"
+    return rows, IngestBatch(dataset_id=dataset.id, config=config, pgvector=pgvector, limits=limits, items=items)
 
 
 async def list_documents(
@@ -384,20 +428,20 @@ async def update_document(
     return document
 
 
-async def delete_documents(uow: UnitOfWork, principal: Principal, document_ids: list[str]) -> dict[str, list[str]]:
-    """Delete the rows; the ids by dataset, for the caller to take out of the indexes after commit."""
+async def delete_documents(uow: UnitOfWork, principal: Principal, document_ids: list[str]) -> None:
+    """Delete the documents with their chunks, and move their datasets' index versions so every worker drops
+    them from its indexes before its next search."""
     principal.require_writer()
-    if not 1 <= len(document_ids) <= MAX_DELETE:
-        raise InvalidParams(f"document_ids: give 1 to {MAX_DELETE} document ids")
+    _check_ids(document_ids)
     found = await uow.documents.many(principal.workspace_id, document_ids)
     missing = sorted(set(document_ids) - {document.id for document in found})
     if missing:
         raise NotFound(f"documents not found: {', '.join(missing)}")
-    by_dataset: dict[str, list[str]] = defaultdict(list)
-    for document in found:
-        await uow.documents.delete(principal.workspace_id, document.id)
-        by_dataset[document.dataset_id].append(document.id)
-    return dict(by_dataset)
+    removed: defaultdict[str, int] = defaultdict(int)
+    for dataset_id, status, chunks in await uow.documents.delete_many(principal.workspace_id, document_ids):
+        removed[dataset_id] += chunks if status == DONE else 0
+    for dataset_id, chunks in removed.items():
+        await uow.datasets.remove_chunks(dataset_id, chunks)
 
 
 # -- retrieval ---------------------------------------------------------------------------------------------
@@ -423,12 +467,8 @@ async def search_datasets(
     if not query.strip():
         return []
     found: list[Document] = []
-    for dataset_id in dict.fromkeys(dataset_ids):
-        if await uow.datasets.get(workspace_id, dataset_id) is None:
-            continue
-        base = await indexes.base(dataset_id)
-        if base is not None:
-            found.extend(await base.search(query, mode=mode, top_k=top_k))
+    for dataset in await uow.datasets.many(workspace_id, list(dict.fromkeys(dataset_ids))):
+        found.extend(await indexes.search(dataset, query, mode=mode, top_k=top_k))
     rows = await uow.documents.many(workspace_id, list({str(chunk.metadata.get("document_id")) for chunk in found}))
     live = {row.id: row for row in rows if row.status == DONE}
     results = []

@@ -89,7 +89,10 @@ class Services:
         await presence.start(keep_beating=long_lived)
         box = secret_box(settings)
         datasets = DatasetIndexes(
-            settings.data_dir / "datasets", database.sessions, max_bytes=settings.max_upload_bytes
+            settings.data_dir / "datasets",
+            database.sessions,
+            max_bytes=settings.max_upload_bytes,
+            idle_seconds=settings.dataset_idle_seconds,
         )
         await datasets.recover()
         models = WorkspaceModels(database, box)

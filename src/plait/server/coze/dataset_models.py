@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from plait.platform.datasets import ChunkStrategy, NewDocument
+from plait.platform.datasets import MAX_IDS, ChunkStrategy, NewDocument
 from plait.store.models import Dataset, DatasetDocument
 from plait.store.repositories.content import DocumentTotals
 
@@ -25,8 +25,11 @@ class UpdateDatasetRequest(BaseModel):
     file_id: str | None = None
 
 
+DocumentIds = Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=MAX_IDS)]
+
+
 class ProcessRequest(BaseModel):
-    document_ids: list[str]
+    document_ids: DocumentIds
 
 
 class ChunkStrategyModel(BaseModel):
@@ -92,7 +95,7 @@ class UpdateDocumentRequest(BaseModel):
 
 
 class DeleteDocumentsRequest(BaseModel):
-    document_ids: list[str]
+    document_ids: DocumentIds
 
 
 class ListDocumentsRequest(BaseModel):

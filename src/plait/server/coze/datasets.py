@@ -1,6 +1,6 @@
-"""Coze dataset and document endpoints. Work on the indexes (ingesting, removing, dropping a folder) is handed
-to `DatasetIndexes` as a background task of the response, so it starts only after the request's transaction
-committed: a job never looks for a row that is not there yet, and a rolled-back delete removes nothing."""
+"""Coze dataset and document endpoints. Ingesting, and forgetting a deleted dataset's index, are handed to
+`DatasetIndexes` as background tasks of the response, so they start only after the request's transaction
+committed: a job never looks for a row that is not there yet, and a rolled-back delete stops nothing."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 
 from plait.platform import InvalidParams, datasets
-from plait.platform.dataset_indexes import DatasetIndexes
+from plait.platform.dataset_indexes import DatasetIndexes, DatasetLimits
 from plait.server.coze.dataset_models import (
     CreateDatasetRequest,
     CreateDocumentsRequest,
@@ -48,6 +48,7 @@ async def create_dataset(body: CreateDatasetRequest, request: Request, uow: Uow,
         format_type=body.format_type,
         icon_file_id=body.file_id,
         embedder=settings.embedder,
+        pgvector=_indexes(request).pgvector,
     )
     return ok({"dataset_id": dataset.id})
 
@@ -118,6 +119,8 @@ async def create_documents(
         format_type=body.format_type,
         data_dir=settings.data_dir,
         max_bytes=settings.max_upload_bytes,
+        limits=DatasetLimits.of(settings),
+        indexes=_indexes(request),
     )
     background.add_task(_indexes(request).submit, batch)
     return {"code": 0, "msg": "", "document_infos": [render_document(document) for document in documents]}
@@ -131,12 +134,9 @@ async def update_document(body: UpdateDocumentRequest, uow: Uow, caller: Caller)
 
 
 @router.post("/open_api/knowledge/document/delete")
-async def delete_documents(
-    body: DeleteDocumentsRequest, request: Request, background: BackgroundTasks, uow: Uow, caller: Caller
-) -> dict[str, Any]:
-    removed = await datasets.delete_documents(uow, caller, body.document_ids)
-    for dataset_id, document_ids in removed.items():
-        background.add_task(_indexes(request).remove, dataset_id, document_ids)
+async def delete_documents(body: DeleteDocumentsRequest, uow: Uow, caller: Caller) -> dict[str, Any]:
+    """Every worker drops the documents from its indexes before its next search of their datasets."""
+    await datasets.delete_documents(uow, caller, body.document_ids)
     return ok(None)
 
 

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import json
 
+from plait.platform.bot_config import BotConfig, ModelSettings, Variable
 from plait.platform.chat_prompt import fit, function_call_content, persona, system_message, text_of, to_messages
 from plait.schema import Document, Message, ToolCall
 from plait.store.models import Message as MessageRow
+
+
+def _config(persona: str = "", model_id: str = "scripted/echo", **model: int) -> BotConfig:
+    return BotConfig(name="b", persona=persona, model=ModelSettings(model_id=model_id, **model))
 
 
 def _row(role: str, kind: str, content: str, **meta: str) -> MessageRow:
@@ -14,23 +19,22 @@ def _row(role: str, kind: str, content: str, **meta: str) -> MessageRow:
 
 
 def test_persona_fills_variables_and_leaves_unknown_braces() -> None:
-    config = {
-        "prompt": {"prompt": "You help {{ name }} in {{city}}; {{unknown}} stays; {not a var}."},
-        "variables": [
-            {"keyword": "name", "default_value": "a guest"},
-            {"keyword": "city", "default_value": "Paris"},
-            {"keyword": "off", "default_value": "x", "enable": False},
-        ],
-    }
+    config = _config("You help {{ name }} in {{city}}; {{unknown}} stays; {not a var}.").with_changes(
+        variables=(
+            Variable(keyword="name", default_value="a guest"),
+            Variable(keyword="city", default_value="Paris"),
+            Variable(keyword="off", default_value="x", enabled=False),
+        )
+    )
     assert persona(config, {"name": "Ada"}) == "You help Ada in Paris; {{unknown}} stays; {not a var}."
 
 
 def test_system_message_joins_persona_and_knowledge() -> None:
     documents = [Document(content="Plait is fast.", metadata={"document_name": "facts.md"})]
-    (system,) = system_message({"prompt": {"prompt": "Be brief."}}, {}, documents)
+    (system,) = system_message(_config("Be brief."), {}, documents)
     assert system.role == "system" and system.text.startswith("Be brief.\n\nAnswer from the following knowledge")
     assert "[1] (facts.md) Plait is fast." in system.text
-    assert system_message({}, {}, []) == []
+    assert system_message(_config(), {}, []) == []
 
 
 def test_stored_messages_become_model_messages() -> None:
@@ -66,21 +70,21 @@ def test_fit_keeps_the_latest_rounds_within_budget() -> None:
         history += [Message.user(f"q{i}"), Message.assistant(f"a{i}")]
     history.append(Message.user("now"))
     system = [Message.system("s")]
-    kept = fit(system, history, {"model_id": "scripted/echo", "context_round": 2})
+    kept = fit(system, history, ModelSettings(model_id="scripted/echo", context_round=2))
     assert [m.text for m in kept] == ["s", "q4", "a4", "now"]
     long = [Message.user("word " * 3000), Message.assistant("ok"), Message.user("short")]
-    kept = fit(system, long, {"model_id": "local/gemma3-270m"})  # 2048 tokens of context
+    kept = fit(system, long, ModelSettings(model_id="local/gemma3-270m"))  # 2048 tokens of context
     assert [m.text for m in kept] == ["s", "short"]
     huge = [Message.user("word " * 5000)]
-    assert fit([], huge, {"model_id": "local/gemma3-270m"}) == huge  # the question is never dropped
+    assert fit([], huge, ModelSettings(model_id="local/gemma3-270m")) == huge  # the question is never dropped
 
 
 def test_knowledge_takes_at_most_half_a_small_models_context() -> None:
     chunks = [Document(content=f"chunk {i} " + "word " * 300, metadata={"document_name": f"d{i}"}) for i in range(5)]
-    small = {"prompt": {"prompt": "p"}, "model_info": {"model_id": "local/gemma3-270m", "max_tokens": 256}}
+    small = _config("p", "local/gemma3-270m", max_tokens=256)
     (system,) = system_message(small, {}, chunks)
     assert "[2] (d1)" in system.text and "[3]" not in system.text  # 2 x ~300 tokens within (2048 - 256) / 2
-    (roomy,) = system_message({**small, "model_info": {"model_id": "openai/gpt-4o"}}, {}, chunks)
+    (roomy,) = system_message(_config("p", "openai/gpt-4o"), {}, chunks)
     assert "[5] (d4)" in roomy.text
     huge = [Document(content="word " * 5000)]
     assert "[1]" in system_message(small, {}, huge)[0].text  # the best chunk always goes in

@@ -12,6 +12,7 @@ import pytest
 from plait.models.registry import ProviderConfig, default_registry
 from plait.platform import bots
 from plait.platform.access import Principal, bootstrap, user_workspaces
+from plait.platform.bot_config import BotConfig, ModelSettings
 from plait.platform.chat import service as chats
 from plait.platform.chat.runner import ChatRunner
 from plait.platform.conversations import NewMessage, create_conversation
@@ -34,7 +35,7 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[ChatRunner, UnitOfWork, P
         workspace, _ = (await user_workspaces(uow, admin.id))[0]
         owner = Principal(key_id="", user_id=admin.id, workspace_id=workspace.id, role="owner")
         bot = await bots.create_bot(
-            uow, owner, workspace.id, {"name": "b", "model_info_config": {"model_id": "runnerslow/echo"}}
+            uow, owner, workspace.id, BotConfig(name="b", model=ModelSettings(model_id="runnerslow/echo"))
         )
         await bots.publish_bot(uow, owner, bot.id, ["1024"])
         conversation = await create_conversation(

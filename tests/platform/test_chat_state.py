@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from plait.platform import InvalidParams, bots
 from plait.platform.access import Principal, bootstrap, user_workspaces
+from plait.platform.bot_config import BotConfig, ModelSettings
 from plait.platform.chat import service
 from plait.platform.chat.events import ChatFailed, RunEnded
 from plait.platform.chat.runner import ChatRunner
@@ -21,10 +22,11 @@ from plait.platform.conversations import NewMessage
 from plait.platform.errors import ChatNotCancelable
 from plait.platform.model_configs import WorkspaceModels
 from plait.platform.presence import Presence
+from plait.schema import ToolSpec
 from plait.store import Database, UnitOfWork, new_id, upgrade
 from plait.store.crypto import SecretBox
 
-CLIENT_TOOL = {"name": "lookup", "description": "Look a word up.", "parameters": {"type": "object"}}
+CLIENT_TOOL = ToolSpec(name="lookup", description="Look a word up.", parameters={"type": "object"})
 
 
 @dataclass
@@ -56,7 +58,7 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
             uow,
             owner,
             workspace.id,
-            {"name": "b", "model_info_config": {"model_id": "scripted/tools"}, "tools": [CLIENT_TOOL]},
+            BotConfig(name="b", model=ModelSettings(model_id="scripted/tools"), tools=(CLIENT_TOOL,)),
         )
         await bots.publish_bot(uow, owner, bot.id, ["1024"])
     runner = ChatRunner(database, models=WorkspaceModels(database, SecretBox(bytes(32))), instance="tester")

@@ -1,40 +1,40 @@
 """Bots: a draft anyone with a writer role edits, and published versions that are frozen snapshots of it.
 
-The config blocks are kept as the plain JSON the Coze API speaks (``prompt_info``, ``model_info_config``...);
-the platform checks what it can (the model id's provider) and stores the rest as given.
+A bot's configuration is a typed `BotConfig`; a change is checked as a whole (its model's provider, its tools)
+before it is stored. Chats read the published version through a short cache.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from plait.models.registry import default_registry
 from plait.platform.access import Principal
+from plait.platform.bot_config import BotConfig, ModelSettings, Onboarding
 from plait.platform.errors import InvalidParams, NotFound
+from plait.schema import ToolSpec
 from plait.store import UnitOfWork, new_id
 from plait.store.models import Bot, BotVersion
 from plait.store.repositories.base import MAX_PAGE_SIZE as MAX_PAGE_SIZE  # the largest page a list takes
 
-# Coze field name -> Bot column; these are what a publish snapshots.
-CONFIG_FIELDS = {
-    "name": "name",
-    "description": "description",
-    "icon_file_id": "icon_file_id",
-    "prompt_info": "prompt",
-    "onboarding_info": "onboarding",
-    "suggest_reply_info": "suggest_reply",
-    "model_info_config": "model_info",
-    "plugin_id_list": "plugins",
-    "workflow_id_list": "workflows",
-    "knowledge": "knowledge",
-    "variables": "variables",
-    "tools": "tools",
-}
-LIST_FIELDS = {"plugin_id_list": "id_list", "workflow_id_list": "ids"}  # stored as the bare list
+CONFIG_COLUMNS = (
+    "name",
+    "description",
+    "icon_file_id",
+    "prompt",
+    "model_info",
+    "knowledge",
+    "tools",
+    "variables",
+    "suggest_reply",
+    "onboarding",
+    "plugins",
+    "workflows",
+)  # the Bot columns a BotConfig is stored in, and a published version's snapshot holds
 TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 PUBLISHED_CACHE_SECONDS = 5.0
 PUBLISHED_CACHE_SIZE = 1024
@@ -45,17 +45,46 @@ PUBLISH_STATUS = {"all": None, "published_online": True, "published_draft": True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class BotRecord:
-    """A bot as one of its versions (or its draft) describes it; ``config`` is keyed by column name."""
+class BotInfo:
+    """A bot apart from its configuration: who owns it, when it changed, which version is online."""
 
-    bot: Bot
-    config: dict[str, Any]
+    id: str
+    workspace_id: str
+    owner_user_id: str | None
+    created_at: int
+    updated_at: int
+    published_version: str | None
+    published_at: int | None
+
+    @classmethod
+    def of(cls, bot: Bot) -> BotInfo:
+        return cls(
+            id=bot.id,
+            workspace_id=bot.workspace_id,
+            owner_user_id=bot.owner_user_id,
+            created_at=bot.created_at,
+            updated_at=bot.updated_at,
+            published_version=bot.published_version,
+            published_at=bot.published_at,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BotRecord:
+    """A bot as one of its versions (or its draft) describes it."""
+
+    bot: BotInfo
+    config: BotConfig
     version: str | None
+
+    @property
+    def name(self) -> str:
+        return self.config.name
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BotList:
-    bots: list[Bot]
+    bots: list[BotRecord]
     total: int
 
 
@@ -71,38 +100,36 @@ def check_model_id(model_id: str, workspace_providers: Collection[str] = ()) -> 
         )
 
 
-def check_tools(tools: list[dict[str, Any]]) -> None:
+def check_tools(tools: Sequence[ToolSpec]) -> None:
     """Client tools are function specs a model can call: unique names models accept, object schemas."""
     seen: set[str] = set()
     for index, tool in enumerate(tools):
-        name = tool.get("name", "")
-        if not TOOL_NAME.fullmatch(name):
-            raise InvalidParams(f"tools[{index}].name: {name!r}: use 1-64 letters, digits, _ or -")
-        if name in seen:
-            raise InvalidParams(f"tools[{index}].name: {name!r} is used twice")
-        seen.add(name)
-        if tool.get("parameters", {}).get("type", "object") != "object":
+        if not TOOL_NAME.fullmatch(tool.name):
+            raise InvalidParams(f"tools[{index}].name: {tool.name!r}: use 1-64 letters, digits, _ or -")
+        if tool.name in seen:
+            raise InvalidParams(f"tools[{index}].name: {tool.name!r} is used twice")
+        seen.add(tool.name)
+        if tool.parameters.get("type", "object") != "object":
             raise InvalidParams(f"tools[{index}].parameters: a JSON Schema of type object")
 
 
-async def _columns(uow: UnitOfWork, workspace_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-    """Coze request fields (None: not given) to column values."""
-    values: dict[str, Any] = {}
-    for field, column in CONFIG_FIELDS.items():
-        value = fields.get(field)
-        if value is None:
-            continue
-        if field == "model_info_config":
-            providers = [config.name for config in await uow.model_configs.all(workspace_id)]
-            check_model_id(value["model_id"], providers)
-        if field == "tools":
-            check_tools(value)
-        values[column] = value.get(LIST_FIELDS[field]) or [] if field in LIST_FIELDS else value
-    return values
+async def _checked(uow: UnitOfWork, workspace_id: str, before: BotConfig | None, after: BotConfig) -> BotConfig:
+    """Check what a change sets: a model id only when it changed (a provider may have gone since)."""
+    if not after.name:
+        raise InvalidParams("name: must not be empty")
+    if after.model.model_id and (before is None or after.model.model_id != before.model.model_id):
+        providers = [config.name for config in await uow.model_configs.all(workspace_id)]
+        check_model_id(after.model.model_id, providers)
+    check_tools(after.tools)
+    return after
 
 
-def _draft(bot: Bot) -> dict[str, Any]:
-    return {column: getattr(bot, column) for column in CONFIG_FIELDS.values()}
+def _columns(bot: Bot) -> dict[str, Any]:
+    return {column: getattr(bot, column) for column in CONFIG_COLUMNS}
+
+
+def _draft(bot: Bot, *, version: str | None) -> BotRecord:
+    return BotRecord(bot=BotInfo.of(bot), config=BotConfig.from_columns(_columns(bot)), version=version)
 
 
 async def _get(uow: UnitOfWork, principal: Principal, bot_id: str) -> Bot:
@@ -112,28 +139,34 @@ async def _get(uow: UnitOfWork, principal: Principal, bot_id: str) -> Bot:
     return bot
 
 
-async def create_bot(uow: UnitOfWork, principal: Principal, space_id: str, fields: dict[str, Any]) -> Bot:
+async def create_bot(uow: UnitOfWork, principal: Principal, space_id: str, config: BotConfig) -> BotInfo:
     principal.require_workspace(space_id)
     principal.require_writer()
-    values = {"prompt": {"prompt": ""}, **await _columns(uow, space_id, fields)}
-    if not values.get("name"):
-        raise InvalidParams("name: must not be empty")
-    return await uow.bots.add(Bot(workspace_id=space_id, owner_user_id=principal.user_id, **values))
+    config = await _checked(uow, space_id, None, config)
+    bot = await uow.bots.add(Bot(workspace_id=space_id, owner_user_id=principal.user_id, **config.columns()))
+    return BotInfo.of(bot)
 
 
-async def update_bot(uow: UnitOfWork, principal: Principal, bot_id: str, fields: dict[str, Any]) -> Bot:
+async def update_bot(
+    uow: UnitOfWork, principal: Principal, bot_id: str, change: Callable[[BotConfig], BotConfig]
+) -> BotInfo:
+    """Apply ``change`` to the draft (published versions stay as they are)."""
     principal.require_writer()
-    await _get(uow, principal, bot_id)
-    values = await _columns(uow, principal.workspace_id, fields)
-    if "name" in values and not values["name"]:
-        raise InvalidParams("name: must not be empty")
-    bot = await uow.bots.update(principal.workspace_id, bot_id, **values)
+    draft = BotConfig.from_columns(_columns(await _get(uow, principal, bot_id)))
+    config = await _checked(uow, principal.workspace_id, draft, change(draft))
+    bot = await uow.bots.update(principal.workspace_id, bot_id, **config.columns())
     assert bot is not None  # read above in this transaction
     _published.pop((principal.workspace_id, bot_id), None)
-    return bot
+    return BotInfo.of(bot)
 
 
-async def publish_bot(uow: UnitOfWork, principal: Principal, bot_id: str, connector_ids: list[str]) -> BotVersion:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Published:
+    bot_id: str
+    version: str
+
+
+async def publish_bot(uow: UnitOfWork, principal: Principal, bot_id: str, connector_ids: list[str]) -> Published:
     """Freeze the draft as a new version; what chats run from now on."""
     principal.require_writer()
     bot = await _get(uow, principal, bot_id)
@@ -142,7 +175,7 @@ async def publish_bot(uow: UnitOfWork, principal: Principal, bot_id: str, connec
             workspace_id=bot.workspace_id,
             bot_id=bot.id,
             version=new_id(),
-            snapshot=_draft(bot),
+            snapshot=_columns(bot),
             connector_ids=connector_ids,
         )
     )
@@ -150,7 +183,7 @@ async def publish_bot(uow: UnitOfWork, principal: Principal, bot_id: str, connec
         bot.workspace_id, bot.id, published_version=version.version, published_at=version.published_at
     )
     _published.pop((bot.workspace_id, bot.id), None)
-    return version
+    return Published(bot_id=bot.id, version=version.version)
 
 
 async def unpublish_bot(uow: UnitOfWork, principal: Principal, bot_id: str) -> None:
@@ -167,13 +200,15 @@ async def get_bot(uow: UnitOfWork, principal: Principal, bot_id: str, *, publish
     """The latest published version, or the draft; an unpublished bot has no published version (4200)."""
     bot = await _get(uow, principal, bot_id)
     if not published:
-        return BotRecord(bot=bot, config=_draft(bot), version=bot.published_version)
+        return BotRecord(
+            bot=BotInfo.of(bot), config=BotConfig.from_columns(_columns(bot)), version=bot.published_version
+        )
     if bot.published_version is None:
         raise NotFound(f"bot {bot_id} has not been published")
     version = await uow.bot_versions.find(bot.workspace_id, bot.id, bot.published_version)
     if version is None:
         raise NotFound(f"bot {bot_id} has not been published")
-    return BotRecord(bot=bot, config=dict(version.snapshot), version=version.version)
+    return BotRecord(bot=BotInfo.of(bot), config=BotConfig.from_columns(version.snapshot), version=version.version)
 
 
 async def published_bot(uow: UnitOfWork, principal: Principal, bot_id: str) -> BotRecord:
@@ -197,26 +232,26 @@ async def list_bots(
     if status not in PUBLISH_STATUS:
         raise InvalidParams(f"publish_status: expected one of {', '.join(PUBLISH_STATUS)}, got {status!r}")
     page = await uow.bots.search(space_id, published=PUBLISH_STATUS[status], page_num=page_num, page_size=page_size)
-    return BotList(bots=page.items, total=page.total)
+    records = [
+        BotRecord(bot=BotInfo.of(b), config=BotConfig.from_columns(_columns(b)), version=None) for b in page.items
+    ]
+    return BotList(bots=records, total=page.total)
 
 
-async def ensure_default_bot(uow: UnitOfWork, workspace_id: str, owner_id: str, model_id: str) -> Bot | None:
+async def ensure_default_bot(uow: UnitOfWork, workspace_id: str, owner_id: str, model_id: str) -> BotInfo | None:
     """A published assistant in a workspace that has no bot yet (first start), so there is something to chat
     with at once; None when the workspace already has bots."""
     if (await uow.bots.search(workspace_id, published=None, page_num=1, page_size=1)).total:
         return None
     check_model_id(model_id)
-    bot = await uow.bots.add(
-        Bot(
-            workspace_id=workspace_id,
-            owner_user_id=owner_id,
-            name=DEFAULT_BOT_NAME,
-            description="The assistant every new Plait starts with.",
-            prompt={"prompt": DEFAULT_PERSONA},
-            model_info={"model_id": model_id, "max_tokens": 256},
-            onboarding={"prologue": "Hello! What can I do for you?", "suggested_questions": []},
-        )
+    config = BotConfig(
+        name=DEFAULT_BOT_NAME,
+        description="The assistant every new Plait starts with.",
+        persona=DEFAULT_PERSONA,
+        model=ModelSettings(model_id=model_id, max_tokens=256),
+        onboarding=Onboarding(prologue="Hello! What can I do for you?"),
     )
     owner = Principal(key_id="", user_id=owner_id, workspace_id=workspace_id, role="owner")
+    bot = await create_bot(uow, owner, workspace_id, config)
     await publish_bot(uow, owner, bot.id, ["1024"])
     return bot

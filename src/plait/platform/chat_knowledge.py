@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from plait.platform.bot_config import BotConfig
 from plait.platform.chat_prompt import KNOWLEDGE_SHARE, context_budget, knowledge_block
 from plait.platform.dataset_indexes import DatasetIndexes
 from plait.platform.datasets import search_datasets
@@ -40,23 +41,23 @@ class BotKnowledge:
     @classmethod
     def of(
         cls,
-        config: Mapping[str, Any],
+        config: BotConfig,
         workspace_id: str,
         sessions: async_sessionmaker[AsyncSession],
         indexes: DatasetIndexes,
     ) -> BotKnowledge | None:
         """The bot's knowledge, or None when it has no datasets."""
-        knowledge = config.get("knowledge") or {}
-        if not knowledge.get("dataset_ids"):
+        knowledge = config.knowledge
+        if not knowledge.dataset_ids:
             return None
         return cls(
             sessions=sessions,
             indexes=indexes,
             workspace_id=workspace_id,
-            dataset_ids=list(knowledge["dataset_ids"]),
-            strategy=int(knowledge.get("search_strategy", 0)),
-            auto_call=bool(knowledge.get("auto_call", True)),
-            max_tokens=int(context_budget(config.get("model_info") or {}) * KNOWLEDGE_SHARE),
+            dataset_ids=list(knowledge.dataset_ids),
+            strategy=knowledge.search_strategy,
+            auto_call=knowledge.auto_call,
+            max_tokens=int(context_budget(config.model) * KNOWLEDGE_SHARE),
         )
 
     async def search(self, query: str) -> list[Document]:

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from plait.models.tokens import count_message_tokens, count_text_tokens
+from plait.platform.bot_config import BotConfig, ModelSettings
 from plait.schema import Document, Message, ToolCall
 
 DEFAULT_ROUNDS = 20
@@ -19,13 +20,12 @@ KNOWLEDGE_SHARE = 0.5  # of the prompt budget, at most, for retrieved chunks: hi
 _VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
-def persona(config: Mapping[str, Any], custom: Mapping[str, str]) -> str:
+def persona(config: BotConfig, custom: Mapping[str, str]) -> str:
     """The persona prompt with ``{{keyword}}`` replaced by the chat's value or the variable's default;
     unknown names stay as written, so a persona that talks about braces is not mangled."""
-    values = {v["keyword"]: v.get("default_value", "") for v in config.get("variables", []) if v.get("enable", True)}
+    values = {v.keyword: v.default_value for v in config.variables if v.enabled}
     values.update(custom)
-    text: str = (config.get("prompt") or {}).get("prompt", "")
-    return _VARIABLE.sub(lambda m: values.get(m[1], m[0]), text)
+    return _VARIABLE.sub(lambda m: values.get(m[1], m[0]), config.persona)
 
 
 def knowledge_block(documents: Sequence[Document], max_tokens: int) -> str:
@@ -45,11 +45,9 @@ def knowledge_block(documents: Sequence[Document], max_tokens: int) -> str:
     return "\n".join(lines)
 
 
-def system_message(
-    config: Mapping[str, Any], custom: Mapping[str, str], documents: Sequence[Document]
-) -> list[Message]:
+def system_message(config: BotConfig, custom: Mapping[str, str], documents: Sequence[Document]) -> list[Message]:
     """Persona, then knowledge, which may fill up to ``KNOWLEDGE_SHARE`` of the model's context."""
-    limit = int(context_budget(config.get("model_info") or {}) * KNOWLEDGE_SHARE)
+    limit = int(context_budget(config.model) * KNOWLEDGE_SHARE)
     text = "\n\n".join(part for part in (persona(config, custom), knowledge_block(documents, limit)) if part)
     return [Message.system(text)] if text else []
 
@@ -125,19 +123,19 @@ def _surely_fits(messages: list[Message], budget: int) -> bool:
     return framing + size <= budget
 
 
-def context_budget(model_info: Mapping[str, Any]) -> int:
+def context_budget(model: ModelSettings) -> int:
     """The prompt tokens a bot's model takes: its context window less room for the answer."""
-    provider = str(model_info.get("model_id", "")).partition("/")[0]
-    return CONTEXT_TOKENS.get(provider, DEFAULT_CONTEXT_TOKENS) - (model_info.get("max_tokens") or DEFAULT_MAX_TOKENS)
+    provider = model.model_id.partition("/")[0]
+    return CONTEXT_TOKENS.get(provider, DEFAULT_CONTEXT_TOKENS) - (model.max_tokens or DEFAULT_MAX_TOKENS)
 
 
-def fit(system: list[Message], history: list[Message], model_info: Mapping[str, Any]) -> list[Message]:
+def fit(system: list[Message], history: list[Message], model: ModelSettings) -> list[Message]:
     """Keep the latest ``context_round`` rounds (a round starts at a user message) that fit the model's context
     after room for its answer; the newest round always stays, however long, so the question is never lost."""
-    rounds = model_info.get("context_round") or DEFAULT_ROUNDS
+    rounds = model.context_round or DEFAULT_ROUNDS
     starts = [i for i, m in enumerate(history) if m.role == "user"] or [0]
     starts = starts[-rounds:]
-    budget = context_budget(model_info)
+    budget = context_budget(model)
     for start in starts:
         kept = system + history[start:]
         if _surely_fits(kept, budget) or count_message_tokens(kept) <= budget or start == starts[-1]:

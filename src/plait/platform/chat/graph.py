@@ -42,7 +42,7 @@ async def build_context(turn: Turn) -> Prompted:
     if knowledge is not None and knowledge.auto_call and job.history:
         documents = await knowledge.search(job.history[-1].text)
     system = system_message(job.config, job.custom_variables, documents)
-    return Prompted(turn.agent, fit(system, job.history, job.config.get("model_info") or {}))
+    return Prompted(turn.agent, fit(system, job.history, job.config.model))
 
 
 async def run_agent(prompted: Prompted) -> AsyncIterator[AgentEvent]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
 
+from plait.platform.bot_config import BotConfig
 from plait.platform.conversations import ConversationRecord
 from plait.schema import Message as ChatMessage
 from plait.schema import ToolSpec
@@ -20,7 +20,7 @@ class ChatJob:
     """Everything a run needs: the run touches the database only to save."""
 
     chat: Chat
-    config: dict[str, Any]
+    config: BotConfig
     history: list[ChatMessage]  # the section's context, oldest first, this chat's entered messages included
     custom_variables: dict[str, str]
     auto_save: bool

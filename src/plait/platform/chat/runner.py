@@ -37,14 +37,13 @@ from plait.platform.chat_knowledge import BotKnowledge
 from plait.platform.chat_prompt import function_call_content
 from plait.platform.dataset_indexes import DatasetIndexes
 from plait.platform.model_configs import WorkspaceModels
-from plait.schema import Message, ToolSpec, Usage
+from plait.schema import Message, Usage
 from plait.store import Database, TransientError, new_id
 from plait.store.base import now
 from plait.store.models import Chat
 from plait.store.models import Message as MessageRow
 
 log = logging.getLogger(__name__)
-MODEL_OPTIONS = ("temperature", "max_tokens", "top_p")
 SUGGEST_PROMPT = (
     "Suggest up to three short questions the user could ask next about this exchange, one per line, "
     "in the user's language, without numbering or any other text."
@@ -178,17 +177,12 @@ class ChatRunner:
         return BotKnowledge.of(job.config, job.chat.workspace_id, self._database.sessions, self._datasets)
 
     async def _agent(self, job: ChatJob, knowledge: BotKnowledge | None) -> ReactAgent:
-        model_info = job.config.get("model_info") or {}
-        options = {key: model_info[key] for key in MODEL_OPTIONS if model_info.get(key) is not None}
-        tools = [
-            ToolSpec(name=t["name"], description=t.get("description", ""), parameters=t.get("parameters") or {})
-            for t in job.config.get("tools", [])
-        ]
+        tools = list(job.config.tools)
         known = {tool.name for tool in tools}
         tools += [tool for tool in job.client_tools if tool.name not in known]  # the request's own (OpenAI)
         own = [knowledge] if knowledge is not None and not knowledge.auto_call else []
-        model = await self._models.get(job.chat.workspace_id, model_info["model_id"])
-        return ReactAgent(model, tools=own, client_tools=tools, options=options)
+        model = await self._models.get(job.chat.workspace_id, job.config.model.model_id)
+        return ReactAgent(model, tools=own, client_tools=tools, options=job.config.model.options())
 
     @retry(
         retry=retry_if_exception_type(TransientError),
@@ -240,17 +234,16 @@ class ChatRunner:
 
     async def _follow_ups(self, job: ChatJob, answer: MessageRow) -> list[MessageRow]:
         """Questions the user might ask next, when the bot's suggest-reply mode says so (Coze's follow_up)."""
-        suggest = job.config.get("suggest_reply") or {}
-        mode = suggest.get("reply_mode", "disable")
-        if mode == "disable":
+        suggest = job.config.suggest_reply
+        if suggest.mode == "disable":
             return []
-        instruction = suggest.get("customized_prompt") if mode == "customized" else ""
+        instruction = suggest.prompt if suggest.mode == "customized" else ""
         question = job.history[-1].text if job.history else ""
         prompt = [
             Message.system(instruction or SUGGEST_PROMPT),
             Message.user(f"Question: {question}\nAnswer: {answer.content}"),
         ]
-        model = await self._models.get(job.chat.workspace_id, job.config["model_info"]["model_id"])
+        model = await self._models.get(job.chat.workspace_id, job.config.model.model_id)
         reply = await model.generate(prompt)
         lines = [_BULLET.sub("", line).strip() for line in reply.text.splitlines()]
         return [_Answer(job).extra("follow_up", line) for line in lines if line][:MAX_FOLLOW_UPS]

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from plait.platform.access import Principal
+from plait.platform.bot_config import BotConfig
 from plait.platform.bots import BotRecord, get_bot, published_bot
 from plait.platform.chat.jobs import ChatJob, chat_message, new_chat
 from plait.platform.chat.records import TERMINAL, ChatState, MessageRecord
@@ -214,11 +214,11 @@ async def _bot_for_chat(uow: UnitOfWork, principal: Principal, bot_id: str) -> B
 
 
 async def _with_history(
-    uow: UnitOfWork, principal: Principal, conversation_id: str, config: dict[str, Any]
+    uow: UnitOfWork, principal: Principal, conversation_id: str, config: BotConfig
 ) -> tuple[ConversationRecord, list[HistoryEntry]]:
     """The conversation and its current section's latest messages: a bot's context (read before any write, so
     a chat holds SQLite's write lock briefly)."""
-    rounds = (config.get("model_info") or {}).get("context_round") or DEFAULT_ROUNDS
+    rounds = config.model.context_round or DEFAULT_ROUNDS
     found = await uow.conversations.with_history(
         principal.workspace_id, conversation_id, rounds * HISTORY_ROWS_PER_ROUND
     )

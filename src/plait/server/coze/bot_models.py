@@ -6,7 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from plait.platform import bot_config as typed
 from plait.platform.bots import BotRecord
+from plait.schema import ToolSpec
 
 
 class PromptInfo(BaseModel):
@@ -73,7 +75,7 @@ class ClientTool(BaseModel):
     parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
 
 
-class BotConfig(BaseModel):
+class BotFields(BaseModel):
     """The fields create and update share; None means "not given" (update keeps the draft's value)."""
 
     name: str | None = None
@@ -88,19 +90,66 @@ class BotConfig(BaseModel):
     variables: list[Variable] | None = None
     tools: list[ClientTool] | None = None
 
-    def fields(self) -> dict[str, Any]:
-        """The given fields as plain JSON; the platform picks the config ones."""
-        return self.model_dump(exclude_none=True)
+    def apply(self, config: typed.BotConfig) -> typed.BotConfig:
+        """``config`` with the given blocks in place of its own."""
+        changes: dict[str, Any] = {}
+        for name in ("name", "description", "icon_file_id"):
+            if (value := getattr(self, name)) is not None:
+                changes[name] = value
+        if self.prompt_info is not None:
+            changes["persona"] = self.prompt_info.prompt
+        if self.onboarding_info is not None:
+            info = self.onboarding_info
+            changes["onboarding"] = typed.Onboarding(
+                prologue=info.prologue, suggested_questions=tuple(info.suggested_questions)
+            )
+        if self.suggest_reply_info is not None:
+            reply = self.suggest_reply_info
+            changes["suggest_reply"] = typed.SuggestReply(mode=reply.reply_mode, prompt=reply.customized_prompt)
+        if self.model_info_config is not None:
+            changes["model"] = typed.ModelSettings(**self.model_info_config.model_dump())
+        if self.plugin_id_list is not None:
+            changes["plugins"] = tuple(
+                typed.PluginApi(plugin_id=p.plugin_id, api_id=p.api_id) for p in self.plugin_id_list.id_list
+            )
+        if self.workflow_id_list is not None:
+            changes["workflow_ids"] = tuple(w.id for w in self.workflow_id_list.ids)
+        if self.variables is not None:
+            changes["variables"] = tuple(
+                typed.Variable(
+                    keyword=v.keyword, default_value=v.default_value, description=v.description, enabled=v.enable
+                )
+                for v in self.variables
+            )
+        if self.tools is not None:
+            changes["tools"] = tuple(
+                ToolSpec(name=t.name, description=t.description, parameters=t.parameters) for t in self.tools
+            )
+        return config.with_changes(**changes)
 
 
-class CreateBotRequest(BotConfig):
+class CreateBotRequest(BotFields):
     space_id: str
     name: str
 
+    def config(self) -> typed.BotConfig:
+        return self.apply(typed.BotConfig(name=self.name, model=typed.ModelSettings(model_id="")))
 
-class UpdateBotRequest(BotConfig):
+
+class UpdateBotRequest(BotFields):
     bot_id: str
     knowledge: Knowledge | None = None
+
+    def apply(self, config: typed.BotConfig) -> typed.BotConfig:
+        config = super().apply(config)
+        if self.knowledge is None:
+            return config
+        knowledge = typed.KnowledgeSettings(
+            dataset_ids=tuple(self.knowledge.dataset_ids),
+            search_strategy=self.knowledge.search_strategy,
+            auto_call=self.knowledge.auto_call,
+        )
+        return config.with_changes(knowledge=knowledge)
 
 
 class PublishBotRequest(BaseModel):
@@ -121,41 +170,62 @@ class PublishedBot(BaseModel):
 def render_bot(record: BotRecord) -> dict[str, Any]:
     """The Coze Bot object. Plugins and workflows are named by id only until those registries exist."""
     config, bot = record.config, record.bot
-    model_info = dict(config["model_info"])
-    if model_info.get("model_id"):
-        model_info.setdefault("model_name", model_info["model_id"].partition("/")[2])
+    model = config.model
+    model_info: dict[str, Any] | None = None
+    if model.model_id:
+        settings = {name: getattr(model, name) for name in ModelInfoConfig.model_fields}
+        model_info = {k: v for k, v in settings.items() if v is not None}
+        model_info["model_name"] = model.model_id.partition("/")[2]
     plugins: dict[str, list[dict[str, str]]] = {}
-    for entry in config["plugins"]:
-        plugins.setdefault(entry["plugin_id"], []).append({"api_id": entry["api_id"], "name": "", "description": ""})
-    for tool in config.get("tools", []):
+    for api in config.plugins:
+        plugins.setdefault(api.plugin_id, []).append({"api_id": api.api_id, "name": "", "description": ""})
+    for tool in config.tools:
         plugins.setdefault("client", []).append(
-            {"api_id": tool["name"], "name": tool["name"], "description": tool.get("description", "")}
+            {"api_id": tool.name, "name": tool.name, "description": tool.description}
         )
     return {
         "bot_id": bot.id,
-        "name": config["name"],
-        "description": config["description"],
+        "name": config.name,
+        "description": config.description,
         "icon_url": "",
         "create_time": bot.created_at,
         "update_time": bot.updated_at,
         "version": record.version or "",
         "bot_mode": 0,
-        "prompt_info": config["prompt"] or {"prompt": ""},
-        "onboarding_info": config["onboarding"] or OnboardingInfo().model_dump(),
-        "knowledge": config["knowledge"] or Knowledge().model_dump(),
-        "model_info": model_info or None,
-        "suggest_reply_info": config["suggest_reply"] or None,
+        "prompt_info": {"prompt": config.persona},
+        "onboarding_info": {
+            "prologue": config.onboarding.prologue,
+            "suggested_questions": list(config.onboarding.suggested_questions),
+        },
+        "knowledge": {
+            "dataset_ids": list(config.knowledge.dataset_ids),
+            "auto_call": config.knowledge.auto_call,
+            "search_strategy": config.knowledge.search_strategy,
+        },
+        "model_info": model_info,
+        "suggest_reply_info": {
+            "reply_mode": config.suggest_reply.mode,
+            "customized_prompt": config.suggest_reply.prompt,
+        },
         "plugin_info_list": [
             {"plugin_id": pid, "name": "", "description": "", "icon_url": "", "api_info_list": apis}
             for pid, apis in plugins.items()
         ],
         "workflow_info_list": [
-            {"id": entry["id"], "name": "", "description": "", "icon_url": ""} for entry in config["workflows"]
+            {"id": workflow_id, "name": "", "description": "", "icon_url": ""} for workflow_id in config.workflow_ids
         ],
         "variables": [
-            {**variable, "variable_type": "KVVariable", "channel": "custom", "prompt_enable": True}
-            for variable in config.get("variables", [])
+            {
+                "keyword": v.keyword,
+                "default_value": v.default_value,
+                "description": v.description,
+                "enable": v.enabled,
+                "variable_type": "KVVariable",
+                "channel": "custom",
+                "prompt_enable": True,
+            }
+            for v in config.variables
         ],
-        "tools": config.get("tools", []),
+        "tools": [{"name": t.name, "description": t.description, "parameters": t.parameters} for t in config.tools],
         "owner_user_id": bot.owner_user_id or "",
     }

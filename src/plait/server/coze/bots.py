@@ -25,20 +25,20 @@ PageSize = Annotated[int, Query(ge=1, le=100)]
 
 @router.post("/v1/bot/create")
 async def create_bot(body: CreateBotRequest, uow: Uow, caller: Caller) -> dict[str, Any]:
-    bot = await bots.create_bot(uow, caller, body.space_id, body.fields())
+    bot = await bots.create_bot(uow, caller, body.space_id, body.config())
     return ok({"bot_id": bot.id})
 
 
 @router.post("/v1/bot/update")
 async def update_bot(body: UpdateBotRequest, uow: Uow, caller: Caller) -> dict[str, Any]:
-    await bots.update_bot(uow, caller, body.bot_id, body.fields())
+    await bots.update_bot(uow, caller, body.bot_id, body.apply)
     return ok(None)
 
 
 @router.post("/v1/bot/publish")
 async def publish_bot(body: PublishBotRequest, uow: Uow, caller: Caller) -> dict[str, Any]:
-    version = await bots.publish_bot(uow, caller, body.bot_id, body.connector_ids)
-    return ok(PublishedBot(bot_id=version.bot_id, version=version.version).model_dump())
+    published = await bots.publish_bot(uow, caller, body.bot_id, body.connector_ids)
+    return ok(PublishedBot(bot_id=published.bot_id, version=published.version).model_dump())
 
 
 @router.post("/v1/bots/{bot_id}/unpublish")
@@ -66,13 +66,13 @@ async def published_bots(
     )
     space_bots = [
         {
-            "bot_id": bot.id,
-            "bot_name": bot.name,
-            "description": bot.description,
+            "bot_id": record.bot.id,
+            "bot_name": record.name,
+            "description": record.config.description,
             "icon_url": "",
-            "publish_time": str(bot.published_at or 0),
+            "publish_time": str(record.bot.published_at or 0),
         }
-        for bot in found.bots
+        for record in found.bots
     ]
     return ok({"space_bots": space_bots, "total": found.total})
 
@@ -91,15 +91,15 @@ async def list_bots(
     )
     items = [
         {
-            "id": bot.id,
-            "name": bot.name,
-            "description": bot.description,
+            "id": record.bot.id,
+            "name": record.name,
+            "description": record.config.description,
             "icon_url": "",
-            "is_published": bot.published_version is not None,
-            "updated_at": bot.updated_at,
-            "published_at": bot.published_at,
-            "owner_user_id": bot.owner_user_id or "",
+            "is_published": record.bot.published_version is not None,
+            "updated_at": record.bot.updated_at,
+            "published_at": record.bot.published_at,
+            "owner_user_id": record.bot.owner_user_id or "",
         }
-        for bot in found.bots
+        for record in found.bots
     ]
     return ok({"items": items, "total": found.total})

@@ -46,7 +46,7 @@ async def list_models(uow: Uow, caller: Caller, services: Services) -> dict[str,
     data = [{"id": i, "object": "model", "created": _STARTED, "owned_by": i.partition("/")[0]} for i in ids]
     listed = await list_bots(uow, caller, caller.workspace_id, status="all", page_num=1, page_size=MAX_PAGE_SIZE)
     data += [
-        {"id": BOT_PREFIX + b.id, "object": "model", "created": b.created_at, "owned_by": "bot", "name": b.name}
+        {"id": BOT_PREFIX + b.bot.id, "object": "model", "created": b.bot.created_at, "owned_by": "bot", "name": b.name}
         for b in listed.bots
     ]
     return {"object": "list", "data": data}

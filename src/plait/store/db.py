@@ -12,6 +12,8 @@ Repositories never commit; the use case that opened the unit of work decides whe
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, ClassVar
 
@@ -37,6 +39,7 @@ from plait.store.repositories import (
     WorkspaceRepository,
 )
 
+log = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
@@ -146,9 +149,13 @@ class Database:
 TransientError = DBAPIError  # what a use case may retry: the database refused or dropped the statement
 
 
+AfterCommit = Callable[[], Awaitable[None]]
+
+
 class UnitOfWork:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        self._after_commit: list[AfterCommit] = []
 
     @property
     def session(self) -> AsyncSession:
@@ -179,15 +186,31 @@ class UnitOfWork:
             if exc_type is None:
                 await self._session.commit()
             else:
+                self._after_commit.clear()
                 await self._session.rollback()
         finally:
             await self._session.close()
+        await self._run_after_commit()
 
     async def commit(self) -> None:
         """End the transaction here (so other sessions see its writes) and go on in a new one. Rows loaded so
         far are let go: another task may change them now (a chat's run), and no later commit writes them."""
         await self._session.commit()
         self._session.expunge_all()
+        await self._run_after_commit()
+
+    def after_commit(self, hook: AfterCommit) -> None:
+        """Run ``hook`` once the transaction commits (never if it rolls back): work that must only see committed
+        rows, such as a job that reads them. Hooks run in order; one that raises does not stop the others."""
+        self._after_commit.append(hook)
+
+    async def _run_after_commit(self) -> None:
+        hooks, self._after_commit = self._after_commit, []
+        for hook in hooks:
+            try:
+                await hook()
+            except Exception:
+                log.exception("an after-commit hook failed")
 
     def add_new(self, *rows: Base) -> None:
         """Register new rows, written when the unit of work commits (no round trip before then)."""

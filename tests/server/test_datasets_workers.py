@@ -55,6 +55,7 @@ class Pair:
     token: str
     database_url: str
     vectors: str
+    shared_disk: bool  # one data dir (one host) or one each
     clients: list[SyncHTTPClient]
 
     def coze(self, which: int) -> Coze:
@@ -114,7 +115,7 @@ def pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         keys = subprocess.run([PLAIT, "keys", "create"], env=envs[1], capture_output=True, text=True, check=True)
         url = common["PLAIT_DATABASE_URL"] or f"sqlite+aiosqlite:///{shared}/plait.db"
         vectors = "pgvector" if request.param == "postgresql" else "rows"
-        pair = Pair((bases[0], bases[1]), keys.stdout.strip().splitlines()[-1], url, vectors, [])
+        pair = Pair((bases[0], bases[1]), keys.stdout.strip().splitlines()[-1], url, vectors, database is None, [])
         yield pair
         for client in pair.clients:
             client.close()
@@ -194,7 +195,7 @@ async def _stored(database_url: str, dataset_id: str) -> tuple[int, int, int, st
         await engine.dispose()
 
 
-def test_a_document_ingested_through_one_process_is_found_through_the_other(pair: Pair) -> None:
+def test_a_document_ingested_through_one_process_is_found_through_the_other(pair: Pair, tmp_path: Path) -> None:
     first, second = pair.coze(0), pair.coze(1)
     space_id = first.workspaces.list().items[0].id
     dataset_id = first.datasets.create(
@@ -213,6 +214,18 @@ def test_a_document_ingested_through_one_process_is_found_through_the_other(pair
 
     first.datasets.documents.delete(document_ids=[document.document_id])
     assert "(kettle.txt)" not in _found(second, bot_id, "Zephyrine kettle")
+    # An upload lives on the disk of the server that took it: another host says so up front.
+    upload = tmp_path / "notes.txt"
+    upload.write_text("Oil the Velocipede chain after rain.")
+    with upload.open("rb") as handle:
+        file_id = first.files.upload(file=handle).id
+    from_file = DocumentBase(name="notes", source_info=DocumentSourceInfo.build_file_id(file_id))
+    if pair.shared_disk:
+        (document,) = second.datasets.documents.create(dataset_id=dataset_id, document_bases=[from_file])
+        assert _wait(first, dataset_id, [document.document_id]) == [1]
+    else:
+        with pytest.raises(Exception, match="not on this server"):
+            second.datasets.documents.create(dataset_id=dataset_id, document_bases=[from_file])
     # web pages are off unless an admin allows networks
     page = DocumentBase(name="page", source_info=DocumentSourceInfo.build_web_page("http://127.0.0.1:9/"))
     with pytest.raises(Exception, match="fetching web pages is off"):

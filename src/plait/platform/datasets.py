@@ -356,9 +356,15 @@ async def _accept(
         if file is None:
             raise NotFound(f"{where}.source_info.source_file_id: file {new.source_file_id} not found")
         kind = _file_type(PurePosixPath(file.name).suffix, f"{where}.source_info.source_file_id ({file.name})")
+        path = data_dir / file.path
+        if not await asyncio.to_thread(path.is_file):  # this process ingests it, from its own disk
+            raise InvalidParams(
+                f"{where}.source_info.source_file_id: the bytes of file {file.id} are not on this server (an upload "
+                "is kept on the disk of the server that received it); upload it again, or send it as file_base64"
+            )
         row.source = {"type": kind, "document_source": FILE_ID, "file_id": file.id}
         row.size = file.bytes
-        return row, {"name": name, "file_name": f"document.{kind}", "path": data_dir / file.path}
+        return row, {"name": name, "file_name": f"document.{kind}", "path": path}
     assert new.web_url is not None
     await _check_web_url(new.web_url, limits.web_networks)
     row.source = {"type": "web", "document_source": WEB_PAGE, "url": new.web_url}

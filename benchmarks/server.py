@@ -1,16 +1,17 @@
-"""Server throughput and latency: ``plait serve`` on SQLite over real HTTP, next to a bare FastAPI app.
+"""Server throughput and latency: ``plait serve`` on SQLite and PostgreSQL over real HTTP, next to bare FastAPI.
 
 Every server runs in its own process (a temporary data dir, a free port on 127.0.0.1, access logs off); the
 load comes from other processes, httpx.AsyncClient with keep-alive, on uvloop when it is installed.
 
-1. Non-streamed chat turns: ``--clients`` clients, each its own AsyncClient and conversation with a published
-   ``scripted/echo`` bot, send ``POST /v3/chat`` (one user message) back to back; after ``--warmup`` seconds,
-   turns completing within ``--duration`` seconds are counted. A turn loads the bot and history and saves a
-   question, an answer and the chat; each answer must be ``code 0`` with status ``completed``. The same load
-   then hits a bare FastAPI endpoint (this file's ``bare_app``: it parses the same body and returns the JSON
+1. Non-streamed chat turns (on SQLite with ``--workers``, then on a fresh database of the machine's PostgreSQL,
+   127.0.0.1:5432, with ``--pg-workers``): ``--clients`` clients, each its own AsyncClient and conversation with
+   a published ``scripted/echo`` bot, send ``POST /v3/chat`` (one user message) back to back; after ``--warmup``
+   seconds, turns completing within ``--duration`` seconds are counted. A turn loads the bot and history and
+   saves a question, an answer and the chat; each answer must be ``code 0`` with status ``completed``. The same
+   load then hits a bare FastAPI endpoint (this file's ``bare_app``: it parses the same body and returns the JSON
    Plait answered) on uvicorn with the same worker count: its number is the ceiling of this machine and load
-   generator, and plait/bare is the share of it Plait keeps. Server and generator CPU are reported, since on
-   2 cores they compete, and a saturated generator caps both numbers.
+   generator, and plait/bare is the share of it Plait keeps. Server and generator CPU are reported, since on 2
+   cores they compete, and a saturated generator caps both numbers.
 2. Streaming first event: one client on an idle server, ``--first-n`` streamed chats, interleaved with the
    bare endpoint streaming a tiny SSE answer. Times from sending the request to the response headers, the
    first body byte, ``conversation.chat.created`` and the first ``conversation.message.delta``. ``scripted/echo``
@@ -21,7 +22,7 @@ load comes from other processes, httpx.AsyncClient with keep-alive, on uvloop wh
    ``STREAM_WORDS`` words as as many deltas. Each stream must end with ``chat.completed`` and ``done`` and carry
    the whole answer; then the SQLite file is read to check every chat is completed with its question and answer.
 
-    .venv/bin/python benchmarks/server.py [--clients 32] [--duration 10] [--warmup 2] [--workers 1,2]
+    .venv/bin/python benchmarks/server.py [--clients 32] [--duration 10] [--warmup 2] [--workers 1,2] [--pg-workers 2]
         [--streams 500] [--first-n 200] [--loadgen-procs 1] [--quick] [--json PATH]
 """
 
@@ -59,7 +60,8 @@ HOST = "127.0.0.1"
 MODEL = "scripted/echo"
 QUESTION = "how many chat turns a second does one small server take"
 STREAM_WORDS = 40
-BARE_ANSWER_ENV = "PLAIT_BENCH_BARE_ANSWER"  # the JSON the bare app answers with, captured from Plait
+BARE_ANSWER_ENV = "PLAIT_BENCH_BARE_ANSWER"
+PG_ADMIN_DSN = f"postgresql://postgres@{HOST}:5432/postgres"  # the JSON the bare app answers with, captured from Plait
 
 MIN_TURNS_PER_S = 250.0
 MAX_P99_MS = 150.0
@@ -130,11 +132,11 @@ class Server:
         return tree_cpu_seconds(self.process.pid)
 
 
-def plait_env(data_dir: Path, port: int, workers: int) -> dict[str, str]:
+def plait_env(data_dir: Path, port: int, workers: int, database_url: str = "") -> dict[str, str]:
     env = {name: value for name, value in os.environ.items() if not name.startswith("PLAIT_")}
     env |= {
         "PLAIT_DATA_DIR": str(data_dir),
-        "PLAIT_DATABASE_URL": "",
+        "PLAIT_DATABASE_URL": database_url,
         "PLAIT_PORT": str(port),
         "PLAIT_WORKERS": str(workers),
         "PLAIT_LOG_LEVEL": "WARNING",  # no access log line per request, as for the bare app
@@ -144,11 +146,33 @@ def plait_env(data_dir: Path, port: int, workers: int) -> dict[str, str]:
     return env
 
 
-def plait_server(root: Path, workers: int) -> Server:
+def plait_server(root: Path, workers: int, database_url: str = "") -> Server:
     data_dir = Path(tempfile.mkdtemp(prefix=f"plait-w{workers}-", dir=root))
     port = free_port()
     argv = [str(PLAIT), "serve", "--port", str(port), "--workers", str(workers)]
-    return Server(f"plait serve (workers={workers})", argv, plait_env(data_dir, port, workers), port, data_dir / "log")
+    env = plait_env(data_dir, port, workers, database_url)
+    return Server(f"plait serve (workers={workers})", argv, env, port, data_dir / "log")
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh database on the machine's PostgreSQL (127.0.0.1:5432, trust auth), dropped afterwards."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    name = f"plait_bench_{os.getpid()}_{int(time.time())}"
+
+    async def admin(statement: str) -> None:
+        connection = await asyncpg.connect(PG_ADMIN_DSN)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql://postgres@{HOST}:5432/{name}"
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def bare_server(root: Path, workers: int, answer: Mapping[str, Any]) -> Server:
@@ -233,9 +257,25 @@ class Plait:
     def headers(self) -> dict[str, str]:
         return {"authorization": f"Bearer {self.token}"}
 
-    @property
-    def database(self) -> Path:
-        return Path(self.server.env["PLAIT_DATA_DIR"]) / "plait.db"
+    def saved_turns(self) -> tuple[int, int]:
+        """Completed chats and answer messages in the server's database."""
+        chats = "SELECT count(*) FROM chats WHERE status = 'completed'"
+        answers = "SELECT count(*) FROM messages WHERE type = 'answer'"
+        url = self.server.env["PLAIT_DATABASE_URL"]
+        if not url:
+            database = Path(self.server.env["PLAIT_DATA_DIR"]) / "plait.db"
+            with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+                return int(db.execute(chats).fetchone()[0]), int(db.execute(answers).fetchone()[0])
+        import asyncpg
+
+        async def count() -> tuple[int, int]:
+            connection = await asyncpg.connect(url)
+            try:
+                return int(await connection.fetchval(chats)), int(await connection.fetchval(answers))
+            finally:
+                await connection.close()
+
+        return asyncio.run(count())
 
 
 async def set_up(server: Server) -> Plait:
@@ -422,14 +462,6 @@ def measure_turns(
     return row
 
 
-def saved_turns(database: Path) -> tuple[int, int]:
-    """Completed chats and answer messages in a Plait SQLite file."""
-    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
-        chats = db.execute("SELECT count(*) FROM chats WHERE status = 'completed'").fetchone()[0]
-        answers = db.execute("SELECT count(*) FROM messages WHERE type = 'answer'").fetchone()[0]
-    return int(chats), int(answers)
-
-
 # -- 2. and 3. streamed chats -------------------------------------------------------------------------------
 @dataclass(slots=True)
 class Stream:
@@ -557,7 +589,8 @@ async def many_streams(plait: Plait, count: int) -> dict[str, Any]:
         f"chat {s.chat_id}: streamed answer differs" for s, t in zip(streams, texts, strict=True) if s.answer != t
     ]
     chat_ids = {s.chat_id: t for s, t in zip(streams, texts, strict=True) if s.chat_id}
-    with contextlib.closing(sqlite3.connect(f"file:{plait.database}?mode=ro", uri=True)) as db:
+    database = Path(plait.server.env["PLAIT_DATA_DIR"]) / "plait.db"  # the streams run on SQLite
+    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
         marks = ",".join("?" * len(chat_ids))
         statuses = dict(db.execute(f"SELECT id, status FROM chats WHERE id IN ({marks})", list(chat_ids)).fetchall())
         stored: dict[str, dict[str, str]] = {}
@@ -615,23 +648,34 @@ def run(options: argparse.Namespace) -> None:
     turns: list[Throughput] = []
     database_checks: list[dict[str, Any]] = []
     with scratch() as root:
-        for workers in options.workers:
-            with plait_server(root, workers) as server:
+        runs = [("plait", workers) for workers in options.workers]
+        runs += [("plait-pg", workers) for workers in options.pg_workers]
+        for target, workers in runs:
+            with contextlib.ExitStack() as stack:
+                url = stack.enter_context(postgres_database()) if target == "plait-pg" else ""
+                server = stack.enter_context(plait_server(root, workers, url))
                 plait = asyncio.run(set_up(server))
                 conversations = asyncio.run(new_conversations(plait, options.clients, options.history))
                 answer = asyncio.run(sample_answer(plait, conversations[0]))
                 body = chat_body(plait.bot_id, QUESTION, stream=False)
                 requests = [({"conversation_id": conversation}, body) for conversation in conversations]
-                row = measure_turns(server, "plait", workers, plait.headers, requests, options)
+                row = measure_turns(server, target, workers, plait.headers, requests, options)
                 turns.append(row)
-                chats, answers = saved_turns(plait.database)
+                chats, answers = plait.saved_turns()
                 database_checks.append(
-                    {"workers": workers, "ok_answers": row.ok_total + 1, "completed_chats": chats, "answers": answers}
+                    {
+                        "target": target,
+                        "workers": workers,
+                        "ok_answers": row.ok_total + 1,
+                        "completed_chats": chats,
+                        "answers": answers,
+                    }
                 )
-            with bare_server(root, workers, answer) as bare:
-                turns.append(measure_turns(bare, "bare", workers, {}, requests, options))
+            if not any(row.target == "bare" and row.workers == workers for row in turns):
+                with bare_server(root, workers, answer) as bare:
+                    turns.append(measure_turns(bare, "bare", workers, {}, requests, options))
 
-        best = max((row for row in turns if row.target == "plait"), key=lambda row: row.turns_per_s)
+        best = max((row for row in turns if row.target == "plait"), key=lambda row: row.turns_per_s)  # SQLite
         stream_workers = options.stream_workers or best.workers
         with plait_server(root, stream_workers) as server, bare_server(root, 1, answer) as bare:
             plait = asyncio.run(set_up(server))
@@ -657,7 +701,7 @@ def report(
     bare = {row.workers: row for row in turns if row.target == "bare"}
     table = []
     for row in turns:
-        ratio = row.turns_per_s / bare[row.workers].turns_per_s if row.target == "plait" else None
+        ratio = row.turns_per_s / bare[row.workers].turns_per_s if row.target != "bare" else None
         passed = row.turns_per_s >= MIN_TURNS_PER_S and row.p99_ms < MAX_P99_MS and row.errors == 0
         table.append(
             [
@@ -670,7 +714,7 @@ def report(
                 f"{row.server_cpu_cores:.2f}",
                 f"{row.loadgen_cpu_cores:.2f}",
                 "" if ratio is None else f"{ratio:.2f}",
-                verdict(passed) if row.target == "plait" else "",
+                verdict(passed) if row.target != "bare" else "",
             ]
         )
     print_table(
@@ -692,8 +736,9 @@ def report(
     )
     for check in database_checks:
         print(
-            f"  SQLite after workers={check['workers']}: {check['completed_chats']} completed chats, "
-            f"{check['answers']} answers, for {check['ok_answers']} good answers received"
+            f"  {check['target']} workers={check['workers']}, read back from its database: "
+            f"{check['completed_chats']} completed chats, {check['answers']} answers, "
+            f"for {check['ok_answers']} good answers received"
         )
     saturated = [row for row in turns if row.loadgen_cpu_cores >= 0.85 * row.loadgen_procs]
     print(
@@ -770,7 +815,7 @@ def report(
                 "history": options.history,
                 "uvloop": options.uvloop,
                 "model": MODEL,
-                "database": "sqlite",
+                "pg_workers": options.pg_workers,
                 "fd_limits": fd_limits,
             },
             "load_average": {"before": load[0], "after": load[1]},
@@ -804,6 +849,12 @@ def main() -> None:
         type=int,
         default=0,
         help="messages already in each conversation before the turns (a turn loads at most 80: 20 rounds x 4)",
+    )
+    parser.add_argument(
+        "--pg-workers",
+        type=lambda text: [int(part) for part in text.split(",") if part],
+        default=[2],
+        help="worker counts to measure on PostgreSQL (127.0.0.1:5432), comma-separated; empty to skip (default 2)",
     )
     parser.add_argument("--stream-workers", type=int, help="workers for the streaming parts (default: the best)")
     parser.add_argument("--streams", type=int, default=500, help="concurrent SSE streams")

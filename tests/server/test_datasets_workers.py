@@ -130,6 +130,8 @@ def pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
             asyncio.run(_admin(f'DROP ROLE IF EXISTS "{role}"'))
     for stderr in errors:
         assert b"Traceback" not in stderr, stderr.decode()
+        # the fallback is said at start, with how to get pgvector
+        assert (b"PostgreSQL has no pgvector extension" in stderr) == (request.param == "postgresql-no-pgvector")
 
 
 def _wait(coze: Coze, dataset_id: str, document_ids: list[str]) -> list[int]:

@@ -173,9 +173,10 @@ class DatasetIndexes:
         """At start: find out whether pgvector is there, fail the documents whose process died, remove the
         folders of earlier servers, and start renewing leases, sweeping and evicting."""
         async with UnitOfWork(self.sessions) as uow:
-            self.pgvector = await ensure_pgvector(uow.session)
-            if not self.pgvector and uow.session.get_bind().dialect.name == "postgresql":
-                log.warning(PGVECTOR_MISSING)
+            pgvector = await ensure_pgvector(uow.session)
+        if pgvector is False:
+            log.warning(PGVECTOR_MISSING)
+        self.pgvector = bool(pgvector)
         await self.sweep()
         await asyncio.to_thread(shutil.rmtree, self.root, True)
         self._maintenance = asyncio.create_task(self._maintain(), name="dataset leases and eviction")

@@ -291,12 +291,12 @@ class ChunkRepository:
         return list(await self.session.execute(query, parameters))
 
 
-async def ensure_pgvector(session: AsyncSession) -> bool:
+async def ensure_pgvector(session: AsyncSession) -> bool | None:
     """On PostgreSQL: make sure the ``vector`` extension and the ``dataset_vectors`` table exist; False when the
-    extension is neither installed nor installable here (or the database is not PostgreSQL). The table is made
-    here rather than by a migration because it exists only where pgvector does."""
+    extension is neither installed nor installable here, None when the database is not PostgreSQL. The table is
+    made here rather than by a migration because it exists only where pgvector does."""
     if session.get_bind().dialect.name != "postgresql":
-        return False
+        return None
     await session.execute(text("SELECT pg_advisory_xact_lock(4712001)"))  # workers starting together take turns
     if await session.scalar(text("SELECT 1 FROM pg_extension WHERE extname = 'vector'")) is None:
         if await session.scalar(text("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")) is None:

@@ -16,7 +16,7 @@ from plait.platform.bot_config import BotConfig, ModelSettings
 from plait.platform.chat import service as chats
 from plait.platform.chat.runner import ChatRunner
 from plait.platform.conversations import NewMessage, create_conversation
-from plait.platform.model_configs import WorkspaceModels
+from plait.platform.providers import WorkspaceModels
 from plait.store import Database, UnitOfWork, upgrade
 from plait.store.crypto import SecretBox
 from plait.store.models import Chat

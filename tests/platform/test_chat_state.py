@@ -20,8 +20,8 @@ from plait.platform.chat.events import ChatFailed, RunEnded
 from plait.platform.chat.runner import ChatRunner
 from plait.platform.conversations import NewMessage
 from plait.platform.errors import ChatNotCancelable
-from plait.platform.model_configs import WorkspaceModels
 from plait.platform.presence import Presence
+from plait.platform.providers import WorkspaceModels
 from plait.schema import ToolSpec
 from plait.store import Database, UnitOfWork, new_id, upgrade
 from plait.store.crypto import SecretBox

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from plait.cli import app as cli
 from plait.platform import Forbidden
 from plait.platform.access import Principal
-from plait.platform.model_configs import ProviderChange, set_provider
+from plait.platform.providers import ProviderChange, set_provider
 from plait.settings import Settings
 from plait.store import UnitOfWork, create_engine, session_factory
 from plait.store.crypto import SecretBox

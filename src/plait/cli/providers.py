@@ -10,7 +10,7 @@ import typer
 
 from plait.cli.server import DataDir, run_admin_task, settings_or_exit
 from plait.platform import access
-from plait.platform.model_configs import KINDS, ProviderChange, list_providers, remove_provider, set_provider
+from plait.platform.providers import KINDS, ProviderChange, list_providers, remove_provider, set_provider
 from plait.platform.services import secret_box
 from plait.platform.unit_of_work import UnitOfWork
 

@@ -21,8 +21,8 @@ from plait.platform.access import PrincipalCache, bootstrap, user_workspaces
 from plait.platform.bots import ensure_default_bot
 from plait.platform.chat.runner import ChatRunner
 from plait.platform.dataset_indexes import DatasetIndexes
-from plait.platform.model_configs import WorkspaceModels
 from plait.platform.presence import Presence
+from plait.platform.providers import WorkspaceModels
 from plait.settings import Settings
 from plait.store import Database, UnitOfWork, upgrade
 from plait.store.crypto import SecretBox

@@ -36,7 +36,7 @@ from plait.platform.chat.records import ChatState, ChatUsage, MessageRecord, Pen
 from plait.platform.chat_knowledge import BotKnowledge
 from plait.platform.chat_prompt import function_call_content
 from plait.platform.dataset_indexes import DatasetIndexes
-from plait.platform.model_configs import WorkspaceModels
+from plait.platform.providers import WorkspaceModels
 from plait.schema import Message, Usage
 from plait.store import Database, TransientError, new_id
 from plait.store.base import now

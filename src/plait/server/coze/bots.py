@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from plait.platform import bots
-from plait.server.coze.bot_models import (
+from plait.server.coze.bot_schemas import (
     CreateBotRequest,
     PublishBotRequest,
     PublishedBot,

@@ -16,7 +16,7 @@ from plait.platform import InvalidParams
 from plait.platform.chat import service
 from plait.platform.chat.runner import ChatRunner, Run
 from plait.server.coze.chat_events import SseEncoder, chat_view, message_view
-from plait.server.coze.conversation_models import EnterMessage
+from plait.server.coze.conversation_schemas import EnterMessage
 from plait.server.deps import Caller, Services, Uow, require_scope
 from plait.server.envelope import ok
 

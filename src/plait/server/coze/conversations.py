@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from plait.platform import conversations
 from plait.server.coze.chat_events import message_view
-from plait.server.coze.conversation_models import (
+from plait.server.coze.conversation_schemas import (
     CreateConversationRequest,
     CreateMessageRequest,
     FeedbackRequest,

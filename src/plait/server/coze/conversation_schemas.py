@@ -1,4 +1,4 @@
-"""Wire models of the Coze conversation and message endpoints, as cozepy 0.20 sends and validates them."""
+"""Wire schemas of the Coze conversation and message endpoints, as cozepy 0.20 sends and validates them."""
 
 from __future__ import annotations
 

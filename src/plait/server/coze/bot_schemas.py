@@ -1,4 +1,4 @@
-"""Wire models of the Coze bot endpoints, as cozepy 0.20 sends and validates them (every id a string)."""
+"""Wire schemas of the Coze bot endpoints, as cozepy 0.20 sends and validates them (every id a string)."""
 
 from __future__ import annotations
 

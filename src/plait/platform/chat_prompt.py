@@ -4,6 +4,7 @@ current section as chat messages, cut to the rounds and tokens the bot's model c
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
@@ -12,7 +13,10 @@ from plait.models.tokens import count_message_tokens, count_text_tokens
 from plait.platform.bot_config import BotConfig, ModelSettings
 from plait.schema import Document, Message, ToolCall
 
+log = logging.getLogger(__name__)
+
 DEFAULT_ROUNDS = 20
+TOOL_OUTPUTS = ("tool_output", "tool_response")
 DEFAULT_MAX_TOKENS = 512
 CONTEXT_TOKENS = {"local": 2048}  # the context window a provider's models have when they are smaller than most
 DEFAULT_CONTEXT_TOKENS = 32_000
@@ -64,18 +68,29 @@ class StoredMessage(Protocol):
 
 def to_messages(rows: Sequence[StoredMessage]) -> list[Message]:
     """Stored messages as model messages: questions, answers, tool calls (consecutive ones join one assistant
-    turn) and tool outputs; verbose and follow-up messages are for people, not the model."""
+    turn) and tool outputs; verbose and follow-up messages are for people, not the model.
+
+    One bad row must not fail every later chat of its section, so rows are read leniently: a function call
+    that cannot be parsed is left out (rows stored before messages were checked on the way in), and calls and
+    outputs go to the model only in pairs (providers refuse a call without its output, or the reverse)."""
+    calls = [_tool_call(row) if row.type == "function_call" else None for row in rows]
+    answered = {row.meta_data.get("tool_call_id", "") for row in rows if row.type in TOOL_OUTPUTS}
+    called: set[str] = set()
     messages: list[Message] = []
-    for row in rows:
+    for row, call in zip(rows, calls, strict=True):
         if row.type == "function_call":
-            call = _tool_call(row)
+            if call is None or call.id not in answered:
+                continue
+            called.add(call.id)
             last = messages[-1] if messages else None
             if last is not None and last.role == "assistant" and last.tool_calls and not last.text:
                 last.tool_calls.append(call)
             else:
                 messages.append(Message.assistant(tool_calls=[call]))
-        elif row.type in ("tool_output", "tool_response"):
-            messages.append(Message.tool(row.content, tool_call_id=row.meta_data.get("tool_call_id", "")))
+        elif row.type in TOOL_OUTPUTS:
+            call_id = row.meta_data.get("tool_call_id", "")
+            if call_id in called:
+                messages.append(Message.tool(row.content, tool_call_id=call_id))
         elif row.type in ("question", "answer"):
             content = text_of(row.content_type, row.content)
             messages.append(Message.user(content) if row.role == "user" else Message.assistant(content))
@@ -83,16 +98,22 @@ def to_messages(rows: Sequence[StoredMessage]) -> list[Message]:
 
 
 def text_of(content_type: str, content: str) -> str:
-    """The text a model reads: ``object_string`` parts contribute their text, files are named by id or URL."""
+    """The text a model reads: ``object_string`` parts contribute their text, files are named by id or URL;
+    parts that cannot be read (a row stored before content was checked) leave the content as it is."""
     if content_type != "object_string":
         return content
-    pieces = []
-    for part in json.loads(content):
-        if part["type"] == "text":
-            pieces.append(part["text"])
-        else:
-            pieces.append(f"[{part['type']}: {part.get('file_url') or part.get('file_id')}]")
-    return "\n".join(pieces)
+    try:
+        parts = json.loads(content)
+        pieces = [
+            part["text"]
+            if part["type"] == "text"
+            else f"[{part['type']}: {part.get('file_url') or part.get('file_id')}]"
+            for part in parts
+        ]
+    except (ValueError, TypeError, KeyError):
+        log.warning("an object_string message that cannot be read goes to the model as its raw text")
+        return content
+    return "\n".join(str(piece) for piece in pieces)
 
 
 def function_call_content(call: ToolCall) -> str:
@@ -104,11 +125,30 @@ def function_call_content(call: ToolCall) -> str:
     return json.dumps({"id": call.id, "name": call.name, "arguments": arguments}, ensure_ascii=False)
 
 
-def _tool_call(row: StoredMessage) -> ToolCall:
-    data = json.loads(row.content)
+def parse_function_call(content: str) -> ToolCall:
+    """A function_call message's content (``function_call_content``) as the call it stands for. ValueError
+    unless it is a JSON object with a non-empty string ``name`` (``id``, a string, and ``arguments`` may be
+    missing)."""
+    try:
+        data = json.loads(content)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON ({exc.msg})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str) or not data["name"]:
+        raise ValueError('not a JSON object with a non-empty string "name"')
+    call_id = data.get("id", "")
+    if not isinstance(call_id, str):
+        raise ValueError('"id" is not a string')
     arguments = data.get("arguments", {})
     text = arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
-    return ToolCall(id=data.get("id", ""), name=data.get("name", ""), arguments=text)
+    return ToolCall(id=call_id, name=data["name"], arguments=text)
+
+
+def _tool_call(row: StoredMessage) -> ToolCall | None:
+    try:
+        return parse_function_call(row.content)
+    except ValueError as exc:
+        log.warning("a function_call message that cannot be read is left out of the prompt: %s", exc)
+        return None
 
 
 def _surely_fits(messages: list[Message], budget: int) -> bool:

@@ -12,12 +12,16 @@ from typing import Any, Literal
 
 from plait.platform.access import Principal
 from plait.platform.chat.records import MessageRecord
+from plait.platform.chat_prompt import TOOL_OUTPUTS, parse_function_call
 from plait.platform.errors import InvalidParams, NotFound
 from plait.store import UnitOfWork, new_id
 from plait.store.models import Conversation, Message, Section
 
 PART_TYPES = {"text": "text", "image": None, "file": None}  # part type -> the field it must carry (None: a file)
 NAME_LENGTH = 100
+# What a client may enter, by role, as Coze has it: a user asks questions; an assistant's entered turns are
+# answers and the function calls and tool outputs of earlier turns (verbose, follow_up... are the bot's own).
+ENTERED_TYPES = {"user": ("question",), "assistant": ("answer", "function_call", *TOOL_OUTPUTS)}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,6 +88,29 @@ class NewMessage:
     @property
     def kind(self) -> str:
         return self.type or ("question" if self.role == "user" else "answer")
+
+    def __post_init__(self) -> None:
+        """Refused at once (4000): a message later chats cannot read must never be stored."""
+        allowed = ENTERED_TYPES.get(self.role, ())
+        if self.kind not in allowed:
+            raise InvalidParams(f"type: a {self.role} message may not be {self.kind!r}; it may be {', '.join(allowed)}")
+        check_tool_content(self.kind, self.content_type, self.content)
+
+
+def check_tool_content(kind: str, content_type: str, content: str) -> None:
+    """Function calls and tool outputs are text, and a function call's text is the JSON object the history
+    builder reads back (``{"id", "name", "arguments"}``, as chats store their own calls)."""
+    if kind not in ("function_call", *TOOL_OUTPUTS):
+        return
+    if content_type != "text":
+        raise InvalidParams(f"content_type: a {kind} message is text, not {content_type}")
+    if kind == "function_call":
+        try:
+            parse_function_call(content)
+        except ValueError as exc:
+            raise InvalidParams(
+                f'content: a function_call is a JSON object {{"id", "name", "arguments"}}: {exc}'
+            ) from None
 
 
 def check_content(content_type: str, content: str, field: str = "content") -> None:
@@ -262,7 +289,9 @@ async def update_message(
     """Change content, content type or meta data; the result is checked as a whole (object_string parts)."""
     principal.require_writer()
     message = await _message(uow, principal, conversation_id, message_id)
-    check_content(fields.get("content_type", message.content_type), fields.get("content", message.content))
+    content_type, content = fields.get("content_type", message.content_type), fields.get("content", message.content)
+    check_content(content_type, content)
+    check_tool_content(message.type, content_type, content)
     updated = await uow.messages.update(principal.workspace_id, message.id, **fields)
     assert updated is not None  # read above in this transaction
     return MessageRecord.of(updated)

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import base64
 import os
+import re
+import sqlite3
 import stat
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from plait.datadir import data_dir
 from plait.settings import Settings, SettingsError
+from plait.store import upgrade
 
 
 @pytest.fixture(autouse=True)
@@ -121,3 +127,73 @@ def test_unreadable_or_malformed_yaml(tmp_path: Path) -> None:
 def test_yaml_values_are_validated_too(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="port: Input should be less than or equal to 65535"):
         Settings.load(_yaml(tmp_path, "port: 99999\n"))
+
+
+# --- the data dir's files are private ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def usual_umask() -> Iterator[None]:
+    """022, as most systems have it: what made the data dir 0755 and the database 0644 before."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_the_data_dir_database_and_key_are_owner_only(clean_env: Path, usual_umask: None) -> None:
+    settings = Settings.load()
+    assert _mode(clean_env) == 0o700 and _mode(clean_env / "secret.key") == 0o600
+    upgrade(settings.database_url)
+    database = clean_env / "plait.db"
+    assert _mode(database) == 0o600
+    connection = sqlite3.connect(database)  # in WAL mode, as the server runs: -wal and -shm beside the file
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("CREATE TABLE t (x)")
+    assert {p.name: _mode(p) for p in clean_env.glob("plait.db-*")} == {"plait.db-wal": 0o600, "plait.db-shm": 0o600}
+    connection.close()
+    assert sorted(p.name for p in clean_env.iterdir()) == ["plait.db", "secret.key"]  # no temporary file left
+
+
+def test_a_sqlite_file_elsewhere_gets_a_private_folder(tmp_path: Path, usual_umask: None) -> None:
+    database = tmp_path / "db" / "plait.db"
+    upgrade(f"sqlite+aiosqlite:///{database}")
+    assert _mode(database.parent) == 0o700 and _mode(database) == 0o600
+
+
+def test_the_framework_data_dir_is_owner_only(clean_env: Path, usual_umask: None) -> None:
+    assert data_dir("models") == clean_env / "models"
+    assert _mode(clean_env) == 0o700
+
+
+# --- a secret.key that holds no key ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"", "not a key"),
+        (b"  \n\n", "not a key"),
+        (b"not base64 at all", "not a key"),
+        (base64.urlsafe_b64encode(b"k" * 16) + b"\n", "not a key"),  # a valid key, of the wrong length
+        (base64.urlsafe_b64encode(b"k" * 32)[:-3] + b"\n", "not a key"),  # cut short
+        (b"\xff\xfe\x00\x01", "cannot read it"),
+    ],
+    ids=["empty", "whitespace", "not-base64", "16-bytes", "truncated", "binary"],
+)
+def test_a_bad_secret_key_file_is_a_settings_error(clean_env: Path, content: bytes, problem: str) -> None:
+    clean_env.mkdir()
+    (clean_env / "secret.key").write_bytes(content)
+    with pytest.raises(SettingsError, match=f"secret key file {re.escape(str(clean_env / 'secret.key'))}: {problem}"):
+        Settings.load()
+    assert (clean_env / "secret.key").read_bytes() == content  # never replaced: it may be restored
+
+
+def test_processes_starting_together_share_one_key(clean_env: Path) -> None:
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _: Settings.load().aes_key(), range(16)))
+    assert len(keys) == 1
+    assert sorted(p.name for p in clean_env.iterdir()) == ["secret.key"]

@@ -8,9 +8,11 @@ message naming the setting, instead of failing on the first request that needs i
 from __future__ import annotations
 
 import base64
+import contextlib
 import ipaddress
 import os
 import secrets
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -24,6 +26,8 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+
+from plait.datadir import private_dir
 
 DATABASE_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
@@ -169,6 +173,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _derived(self) -> Settings:
+        try:  # owner-only before anything (database, key, uploads) is written into it
+            private_dir(self.data_dir)
+        except OSError as exc:
+            raise SettingsError(f"data_dir {self.data_dir}: cannot create it ({exc.strerror or exc})") from None
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'plait.db'}"
         if self.secret_key is None:
@@ -198,13 +206,33 @@ def _decode_key(raw: str) -> bytes:
 
 
 def _stored_secret_key(data_dir: Path) -> str:
-    """The key in ``<data_dir>/secret.key``, created once (mode 0600) so restarts can decrypt what was stored."""
+    """The key in ``<data_dir>/secret.key``, created once (mode 0600) so restarts can decrypt what was stored.
+    A file that holds no valid key stops the start here, naming the file, not at the first decryption."""
     path = data_dir / SECRET_KEY_FILE
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(key + "\n")
+    if not path.exists():
+        _create_secret_key(path)
+    try:
+        key = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeError) as exc:
+        raise SettingsError(f"secret key file {path}: cannot read it ({exc})") from None
+    if len(_decode_key(key)) != 32:
+        raise SettingsError(
+            f"secret key file {path}: not a key (it must hold 32 random bytes, url-safe base64 encoded: 44 "
+            "characters); restore it from a backup, or delete it to have a new one made (provider keys stored "
+            "with the old one must then be set again)"
+        )
     return key
+
+
+def _create_secret_key(path: Path) -> None:
+    """Written whole under a temporary name (0600), then linked into place: a process starting at the same
+    moment reads a complete key, never a half-written one, and the first link made is the key of both."""
+    private_dir(path.parent)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{SECRET_KEY_FILE}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode() + "\n")
+        with contextlib.suppress(FileExistsError):  # another process linked its key first: that one counts
+            os.link(temporary, path)
+    finally:
+        os.unlink(temporary)

@@ -26,6 +26,8 @@ from plait.knowledge.loaders.files import EXTENSIONS, parse_document, sniff, uns
 from plait.schema import Document
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# NAT64's well-known prefix carries an IPv4 address in its last 32 bits (RFC 6052): judged by that address.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 MEDIA_TYPES = {
     "text/html": "html",
@@ -131,15 +133,14 @@ class UrlLoader:
             if not self._allowed(address):
                 raise SourceNotAllowed(
                     f"{where}: {url.host} resolves to {address}, a private, loopback, link-local or multicast "
-                    "address; set allow_private or allowed_networks to load it"
+                    "address, or another that is not public; set allow_private or allowed_networks to load it"
                 )
         return addresses
 
     def _allowed(self, address: IPAddress) -> bool:
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
             address = address.ipv4_mapped
-        public = address.is_global and not address.is_multicast
-        return public or self.allow_private or any(address in network for network in self.allowed_networks)
+        return is_public(address) or self.allow_private or any(address in n for n in self.allowed_networks)
 
     @asynccontextmanager
     async def _connect(
@@ -177,3 +178,20 @@ class UrlLoader:
                 raise too_large(source, self.max_bytes)
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def is_public(address: IPAddress) -> bool:
+    """Globally routable unicast, and so is any IPv4 address an IPv6 form carries (mapped, 6to4, NAT64): the
+    standard flags alone pass fec0::/10 (deprecated site-local), multicast, and IPv6 forms that reach a private
+    IPv4 address through a translator or relay. Reserved ranges are refused: ::/8 holds the IPv4-compatible
+    ``::a.b.c.d`` and the local NAT64 prefix 64:ff9b:1::/48."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return is_public(address.ipv4_mapped)
+        if address in _NAT64:
+            return is_public(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        if address.sixtofour is not None and not is_public(address.sixtofour):
+            return False
+        if address.is_site_local:
+            return False
+    return address.is_global and not (address.is_multicast or address.is_reserved)

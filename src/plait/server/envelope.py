@@ -1,9 +1,14 @@
 """The Coze error envelope ``{"code", "msg", "data": null}`` and the exception handlers that produce it, so
-every failure a client sees (domain, validation, routing) has the shape cozepy turns into ``CozeAPIError``."""
+every failure a client sees (domain, validation, routing) has the shape cozepy turns into ``CozeAPIError``.
+
+A server-side failure (5xx) is answered with a generic message naming the request's log id; what went wrong
+goes to the log only, so no path, SQL or internal URL reaches a client. ``LogIdMiddleware`` does the same for
+any other exception."""
 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,6 +20,7 @@ from starlette.types import Send
 from plait.platform import PlatformError
 
 HTTP_CODES = {401: 4100, 403: 4101, 404: 4200, 413: 4001}
+log = logging.getLogger("plait.server")
 
 
 def ok(data: Any) -> dict[str, Any]:
@@ -37,8 +43,16 @@ def _error(status: int, code: int, msg: str) -> JSONResponse:
     return JSONResponse({"code": code, "msg": msg, "data": None}, status_code=status)
 
 
-async def _platform_error(_request: Request, exc: Exception) -> JSONResponse:
+def _internal(request: Request, exc: Exception, status: int) -> JSONResponse:
+    logid = getattr(request.state, "logid", "")
+    log.error("server error in %s %s (logid %s)", request.method, request.url.path, logid, exc_info=exc)
+    return _error(status, 5000, f"internal error (logid {logid})")
+
+
+async def _platform_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, PlatformError)
+    if exc.http_status >= 500:
+        return _internal(request, exc, exc.http_status)
     return _error(exc.http_status, exc.code, exc.msg)
 
 
@@ -57,8 +71,10 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    if exc.status_code >= 500:
+        return _internal(request, exc, exc.status_code)
     msg = f"no route {request.method} {request.url.path}" if exc.status_code == 404 else str(exc.detail)
-    return _error(exc.status_code, HTTP_CODES.get(exc.status_code, 4000 if exc.status_code < 500 else 5000), msg)
+    return _error(exc.status_code, HTTP_CODES.get(exc.status_code, 4000), msg)
 
 
 def install(app: FastAPI) -> None:

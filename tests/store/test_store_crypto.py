@@ -3,9 +3,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from cryptography.exceptions import InvalidTag
 
-from plait.store.crypto import SecretBox
+from plait.store.crypto import SecretBox, UndecryptableSecret
 
 
 def test_round_trip_and_fresh_nonce() -> None:
@@ -20,7 +19,7 @@ def test_round_trip_and_fresh_nonce() -> None:
 def test_anything_wrong_fails_to_decrypt(wrong: str) -> None:
     box = SecretBox(os.urandom(32))
     stored = box.encrypt("sk-123", context="a")
-    with pytest.raises(InvalidTag):
+    with pytest.raises(UndecryptableSecret):
         if wrong == "key":
             SecretBox(os.urandom(32)).decrypt(stored, context="a")
         elif wrong == "context":

@@ -9,6 +9,7 @@ comma-separated model names it lists. Bots, chats and ``/openai/v1`` of the work
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -18,9 +19,10 @@ from plait.models.registry import ModelRegistry, ProviderConfig, default_registr
 from plait.platform.access import Principal
 from plait.platform.errors import Forbidden, InvalidParams, NotFound
 from plait.store import Database, UnitOfWork, new_id
-from plait.store.crypto import SecretBox
+from plait.store.crypto import SecretBox, UndecryptableSecret
 from plait.store.models import ModelConfig
 
+log = logging.getLogger(__name__)
 KINDS = ("openai_compat", "anthropic", "gemini")
 ADMIN_ROLES = frozenset({"owner", "admin"})
 CACHE_SECONDS = 5.0  # how long a worker may use a workspace's providers before reading them again
@@ -125,7 +127,7 @@ class WorkspaceModels:
     def _build(self, rows: list[ModelConfig]) -> ModelRegistry:
         registry = ModelRegistry()
         for row in rows:
-            key = self._box.decrypt(row.encrypted_key, context=row.id) if row.encrypted_key else None
+            key = self._key(row)
             models = tuple(m for m in row.model.split(",") if m)
             builtin = _builtin(row.name)
             if builtin is None:
@@ -140,6 +142,22 @@ class WorkspaceModels:
                 changes["base_url"] = row.base_url
             registry.configure(row.name, **changes)
         return registry
+
+    def _key(self, row: ModelConfig) -> str | None:
+        """The provider's API key; None, logged, when it no longer decrypts (the secret key changed): that
+        provider then asks for a key, and the workspace's other providers go on working."""
+        if not row.encrypted_key:
+            return None
+        try:
+            return self._box.decrypt(row.encrypted_key, context=row.id)
+        except UndecryptableSecret:
+            log.error(
+                "the stored API key of provider %r (workspace %s) does not decrypt with this server's secret key; "
+                "set it again with plait providers set",
+                row.name,
+                row.workspace_id,
+            )
+            return None
 
     async def aclose(self) -> None:
         registries = {id(r): r for r in [*self._retired, *(c[2] for c in self._cache.values())]}

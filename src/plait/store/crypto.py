@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import os
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 NONCE_BYTES = 12
+
+
+class UndecryptableSecret(ValueError):
+    """The stored secret does not open with this key: the server's secret key changed, or the bytes did."""
 
 
 class SecretBox:
@@ -22,5 +27,8 @@ class SecretBox:
         return nonce + self._aead.encrypt(nonce, plaintext.encode(), context.encode())
 
     def decrypt(self, stored: bytes, *, context: str) -> str:
-        """Raises `cryptography.exceptions.InvalidTag` for a wrong key, context or tampered bytes."""
-        return self._aead.decrypt(stored[:NONCE_BYTES], stored[NONCE_BYTES:], context.encode()).decode()
+        """Raises `UndecryptableSecret` for a wrong key, context or tampered bytes."""
+        try:
+            return self._aead.decrypt(stored[:NONCE_BYTES], stored[NONCE_BYTES:], context.encode()).decode()
+        except InvalidTag:
+            raise UndecryptableSecret(f"the secret of {context} does not decrypt with this key") from None

@@ -1,4 +1,4 @@
-"""The layer rules of DESIGN.md, checked by reading every import in src/plait."""
+"""The layer rules of docs/architecture.md, checked by reading every import in src/plait."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ KERNEL = {"schema", "components", "compose"}
 FRAMEWORK = KERNEL | {"models", "embeddings", "prompts", "tools", "knowledge", "agents", "workflows", "guard", "nlu"}
 PLATFORM_SIDE = {"platform", "store", "server", "studio", "cli", "settings", "observability"}
 HEAVY = {"fastapi", "sqlalchemy", "torch", "llama_cpp", "sentence_transformers", "starlette", "uvicorn", "redis"}
+FACES = {"server", "cli"}
 
 
 def _modules() -> list[tuple[str, Path]]:
@@ -56,11 +57,28 @@ def test_imports_follow_the_layer_rules(layer: str, path: Path) -> None:
                 assert module.split(".")[0] not in HEAVY, f"{path.name}: heavy import {module} at load"
         if layer in FRAMEWORK:
             assert target not in PLATFORM_SIDE, f"{path.name}: framework layer {layer} imports {module}"
+        if layer in FACES:  # parse, call a use case, encode: the database is the platform's business
+            assert target != "store", f"{path.name}: the {layer} face imports {module}"
+            assert module.split(".")[0] != "sqlalchemy", f"{path.name}: the {layer} face imports {module}"
+        if layer == "platform":  # through the unit of work and its repositories only
+            assert module.split(".")[0] != "sqlalchemy", f"{path.name}: a use case imports {module}"
+
+
+PLATFORM_CASES = [path for layer, path in CASES if layer == "platform"]
+
+
+@pytest.mark.parametrize("path", PLATFORM_CASES, ids=[str(p.relative_to(SRC)) for p in PLATFORM_CASES])
+def test_use_cases_reach_the_database_only_through_repositories(path: Path) -> None:
+    """No ``uow.session``: a use case that adds or queries rows itself goes around the repositories."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    sessions = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Attribute) and node.attr == "session"]
+    assert not sessions, f"{path.name} uses a session directly at lines {sessions}"
 
 
 def test_the_rule_checker_sees_imports() -> None:
     imports = dict(_imports(SRC / "compose" / "engine.py"))
     assert "plait.compose.plan" in imports
+    assert "plait.store" in dict(_imports(SRC / "platform" / "services.py"))  # the platform may use the store
 
 
 def test_the_cli_package_is_checked_as_platform_side() -> None:

@@ -28,12 +28,11 @@ from cozepy.datasets.documents import (
 )
 from server_harness import Running
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from plait.platform.dataset_indexes import INTERRUPTED, DatasetIndexes
 from plait.platform.datasets import search_datasets
 from plait.settings import Settings
-from plait.store import UnitOfWork, create_engine, session_factory
+from plait.store import Database
 from plait.store.models import Dataset, DatasetDocument
 from plait.store.models.knowledge import DatasetChunk
 
@@ -65,21 +64,21 @@ def other(server: Running) -> Coze:
 
 
 @pytest.fixture
-async def sessions(server: Running) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """Sessions on the server's database, as the chat runtime holds them."""
+async def database(server: Running) -> AsyncIterator[Database]:
+    """The server's database, as the chat runtime holds it."""
     settings = Settings.load(data_dir=Path(server.env["PLAIT_DATA_DIR"]), database_url=server.env["PLAIT_DATABASE_URL"])
-    engine = create_engine(settings.database_url)
+    opened = Database(settings.database_url)
     try:
-        yield session_factory(engine)
+        yield opened
     finally:
-        await engine.dispose()
+        await opened.dispose()
 
 
 @pytest.fixture
-async def indexes(server: Running, sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[DatasetIndexes]:
-    """Indexes over the server's data dir (the server's own live on its app state, out of a test's reach)."""
+async def indexes(server: Running, database: Database) -> AsyncIterator[DatasetIndexes]:
+    """Indexes over the server's database (the server's own live in its process's services, out of reach)."""
     root = Path(server.env["PLAIT_DATA_DIR"]) / "datasets"
-    opened = DatasetIndexes(root, sessions, max_bytes=MAX_BODY, idle_seconds=600)
+    opened = DatasetIndexes(root, database, max_bytes=MAX_BODY, idle_seconds=600)
     try:
         yield opened
     finally:
@@ -111,13 +110,13 @@ def _dataset(coze: Coze, space_id: str, name: str = "Manuals") -> str:
     return coze.datasets.create(name=name, space_id=space_id, format_type=DocumentFormatType.DOCUMENT).dataset_id
 
 
-async def _chunks(sessions: async_sessionmaker[AsyncSession], dataset_id: str) -> int:
-    async with UnitOfWork(sessions) as uow:
+async def _chunks(database: Database, dataset_id: str) -> int:
+    async with database.unit_of_work() as uow:
         query = select(func.count()).select_from(DatasetChunk).where(DatasetChunk.dataset_id == dataset_id)
         return int(await uow.session.scalar(query) or 0)
 
 
-async def test_dataset_lifecycle(coze: Coze, space_id: str, sessions: async_sessionmaker[AsyncSession]) -> None:
+async def test_dataset_lifecycle(coze: Coze, space_id: str, database: Database) -> None:
     dataset_id = _dataset(coze, space_id, "Kitchen")
     assert dataset_id.isdigit()
     listed = coze.datasets.list(space_id=space_id, name="Kitch").items
@@ -133,17 +132,17 @@ async def test_dataset_lifecycle(coze: Coze, space_id: str, sessions: async_sess
     )
     (progress,) = _wait(coze, dataset_id, [created[0].document_id])
     assert progress.status == 1
-    async with UnitOfWork(sessions) as uow:
+    async with database.unit_of_work() as uow:
         row = await uow.session.get(Dataset, dataset_id)
         assert row is not None and row.config["embedder"] == "hashing"
         assert (row.index_version, row.chunk_count) == (
             1,
             coze.datasets.documents.list(dataset_id=dataset_id).items[0].slice_count,
         )
-    assert await _chunks(sessions, dataset_id) == row.chunk_count > 0
+    assert await _chunks(database, dataset_id) == row.chunk_count > 0
     coze.datasets.delete(dataset_id=dataset_id)
     assert coze.datasets.list(space_id=space_id, name="Kitchen").items == []
-    assert await _chunks(sessions, dataset_id) == 0  # the chunks went with the dataset
+    assert await _chunks(database, dataset_id) == 0  # the chunks went with the dataset
     assert _code(lambda: coze.datasets.delete(dataset_id=dataset_id))[0] == 4200
 
 
@@ -308,7 +307,7 @@ def test_web_pages_from_allowed_networks_only(coze: Coze, space_id: str, page_ur
 
 
 async def test_search_datasets(
-    coze: Coze, other: Coze, space_id: str, sessions: async_sessionmaker[AsyncSession], indexes: DatasetIndexes
+    coze: Coze, other: Coze, space_id: str, database: Database, indexes: DatasetIndexes
 ) -> None:
     kettles, bikes = _dataset(coze, space_id, "Kettles"), _dataset(coze, space_id, "Bikes")
     first = coze.datasets.documents.create(
@@ -321,7 +320,7 @@ async def test_search_datasets(
     _wait(coze, bikes, [second[0].document_id])
     foreign = _dataset(other, other.workspaces.list().items[0].id, "Foreign")
 
-    async with UnitOfWork(sessions) as uow:
+    async with database.unit_of_work() as uow:
         for strategy in (0, 1, 20):
             found = await search_datasets(
                 uow,
@@ -345,24 +344,24 @@ async def test_search_datasets(
             await search_datasets(uow, space_id, [kettles], "kettle", indexes=indexes, strategy=7)
 
     coze.datasets.documents.delete(document_ids=[first[0].document_id])
-    async with UnitOfWork(sessions) as uow:
+    async with database.unit_of_work() as uow:
         assert await search_datasets(uow, space_id, [kettles], "descale kettle", indexes=indexes, strategy=20) == []
     indexes.idle_seconds = 0
     indexes.evict_idle()
     assert indexes._indexes == {}  # dropped when idle, loaded again by the next search
-    async with UnitOfWork(sessions) as uow:
+    async with database.unit_of_work() as uow:
         chain = await search_datasets(uow, space_id, [kettles, bikes], "bicycle chain oil", indexes=indexes, top_k=1)
     assert [c.metadata["document_id"] for c in chain] == [second[0].document_id]
 
 
 async def test_recovery_fails_only_documents_whose_process_is_gone(
-    server: Running, coze: Coze, space_id: str, sessions: async_sessionmaker[AsyncSession], indexes: DatasetIndexes
+    server: Running, coze: Coze, space_id: str, database: Database, indexes: DatasetIndexes
 ) -> None:
     """A document whose lease ran out (or that never had one) is failed; one another live process holds is not."""
     dataset_id = _dataset(coze, space_id, "Restart")
     now = int(time.time())
     leases = {"none": (None, None), "expired": ("f" * 32, now - 1), "live": ("a" * 32, now + 60)}
-    async with UnitOfWork(sessions) as uow:
+    async with database.unit_of_work() as uow:
         rows = {
             name: await uow.documents.add(
                 DatasetDocument(

@@ -7,14 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from plait.platform.bot_config import BotConfig
 from plait.platform.chat_prompt import KNOWLEDGE_SHARE, context_budget, knowledge_block
 from plait.platform.dataset_indexes import DatasetIndexes
 from plait.platform.datasets import search_datasets
 from plait.schema import Document, ToolSpec
-from plait.store import UnitOfWork
+from plait.store import Database
 
 TOOL = ToolSpec(
     name="search_knowledge",
@@ -29,7 +27,7 @@ TOOL = ToolSpec(
 
 @dataclass(slots=True, kw_only=True)
 class BotKnowledge:
-    sessions: async_sessionmaker[AsyncSession]
+    database: Database
     indexes: DatasetIndexes
     workspace_id: str
     dataset_ids: list[str]
@@ -43,7 +41,7 @@ class BotKnowledge:
         cls,
         config: BotConfig,
         workspace_id: str,
-        sessions: async_sessionmaker[AsyncSession],
+        database: Database,
         indexes: DatasetIndexes,
     ) -> BotKnowledge | None:
         """The bot's knowledge, or None when it has no datasets."""
@@ -51,7 +49,7 @@ class BotKnowledge:
         if not knowledge.dataset_ids:
             return None
         return cls(
-            sessions=sessions,
+            database=database,
             indexes=indexes,
             workspace_id=workspace_id,
             dataset_ids=list(knowledge.dataset_ids),
@@ -61,7 +59,7 @@ class BotKnowledge:
         )
 
     async def search(self, query: str) -> list[Document]:
-        async with UnitOfWork(self.sessions) as uow:
+        async with self.database.unit_of_work() as uow:
             return await search_datasets(
                 uow, self.workspace_id, self.dataset_ids, query, indexes=self.indexes, strategy=self.strategy
             )

@@ -35,9 +35,6 @@ from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Row
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from plait.components import Embedder
 from plait.knowledge.base import chunk_documents, embedder_for, retriever_for
@@ -55,9 +52,9 @@ from plait.knowledge.index.vectors import ExactVectorStore, query_vector, unit_r
 from plait.knowledge.retrievers import KeywordRetriever, VectorRetriever
 from plait.schema import Document
 from plait.settings import Settings
-from plait.store import UnitOfWork
+from plait.store import ConflictError, Database
 from plait.store.models import Dataset, DatasetDocument
-from plait.store.repositories.content import DONE, FAILED, PROCESSING, ChunkRepository, batched, ensure_pgvector
+from plait.store.repositories.content import DONE, FAILED, PROCESSING, batched
 
 __all__ = ["DONE", "FAILED", "PROCESSING", "DatasetIndexes", "DatasetLimits", "IngestBatch", "Pending"]
 
@@ -149,7 +146,7 @@ class DatasetIndexes:
     def __init__(
         self,
         root: Path,
-        sessions: async_sessionmaker[AsyncSession],
+        database: Database,
         *,
         max_bytes: int,
         idle_seconds: float,
@@ -157,7 +154,7 @@ class DatasetIndexes:
         from plait.nlu import Analyzer
 
         self.root = root
-        self.sessions = sessions
+        self.database = database
         self.max_bytes = max_bytes
         self.idle_seconds = idle_seconds
         self.instance = secrets.token_hex(16)  # the lease owner of the documents this process ingests
@@ -172,8 +169,8 @@ class DatasetIndexes:
     async def recover(self) -> None:
         """At start: find out whether pgvector is there, fail the documents whose process died, remove the
         folders of earlier servers, and start renewing leases, sweeping and evicting."""
-        async with UnitOfWork(self.sessions) as uow:
-            pgvector = await ensure_pgvector(uow.session)
+        async with self.database.unit_of_work() as uow:
+            pgvector = await uow.chunks.ensure_pgvector()
         if pgvector is False:
             log.warning(PGVECTOR_MISSING)
         self.pgvector = bool(pgvector)
@@ -189,9 +186,9 @@ class DatasetIndexes:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        async with UnitOfWork(self.sessions) as uow:
+        async with self.database.unit_of_work() as uow:
             failed = await uow.documents.fail_abandoned(INTERRUPTED, now=_now(), owner=self.instance)
-            await ChunkRepository(uow.session).delete_for(failed)
+            await uow.chunks.delete_for(failed)
         self._indexes.clear()
 
     def lease(self, document: DatasetDocument) -> None:
@@ -200,9 +197,9 @@ class DatasetIndexes:
 
     async def sweep(self) -> list[str]:
         """Fail the documents whose lease ran out (their process died or hung), in any workspace; their ids."""
-        async with UnitOfWork(self.sessions) as uow:
+        async with self.database.unit_of_work() as uow:
             failed = await uow.documents.fail_abandoned(INTERRUPTED, now=_now())
-            await ChunkRepository(uow.session).delete_for(failed)
+            await uow.chunks.delete_for(failed)
         if failed:
             log.warning("failed %d documents whose ingesting process stopped: %s", len(failed), ", ".join(failed))
         return failed
@@ -212,7 +209,7 @@ class DatasetIndexes:
             await asyncio.sleep(MAINTAIN_SECONDS)
             try:
                 if any(self._tasks.values()):
-                    async with UnitOfWork(self.sessions) as uow:
+                    async with self.database.unit_of_work() as uow:
                         await uow.documents.renew_leases(self.instance, _now() + LEASE_SECONDS)
                 await self.sweep()
                 self.evict_idle()
@@ -235,7 +232,7 @@ class DatasetIndexes:
         if index.vectors is not None:
             vector = VectorRetriever(index.vectors, embedder, candidates=settings.candidates)
         else:
-            vector = _PgVectors(self.sessions, dataset.id, embedder)
+            vector = _PgVectors(self.database, dataset.id, embedder)
         keyword = KeywordRetriever(index.keywords, candidates=settings.candidates)
         return await retriever_for(settings, mode, keyword=keyword, vector=vector).retrieve(query, top_k=top_k)
 
@@ -256,7 +253,7 @@ class DatasetIndexes:
     async def _catch_up(self, dataset_id: str, index: _Index, version: int) -> None:
         """Bring the index to the dataset's done documents, read after ``version`` was: documents done since
         are loaded, documents gone are dropped. A failure leaves the index as it was, to be tried again."""
-        async with UnitOfWork(self.sessions) as uow:
+        async with self.database.unit_of_work() as uow:
             done = await uow.documents.done_ids(dataset_id)
         gone = [document_id for document_id in index.chunks if document_id not in done]
         if gone:
@@ -264,8 +261,8 @@ class DatasetIndexes:
         new = sorted(done - index.chunks.keys())
         loaded: dict[str, list[str]] = defaultdict(list)
         try:
-            async with UnitOfWork(self.sessions) as uow:
-                async for rows in ChunkRepository(uow.session).stream(new, vectors=index.vectors is not None):
+            async with self.database.unit_of_work() as uow:
+                async for rows in uow.chunks.stream(new, vectors=index.vectors is not None):
                     await self._load(index, rows)
                     for row in rows:
                         loaded[row.document_id].append(row.id)
@@ -275,7 +272,7 @@ class DatasetIndexes:
         index.chunks.update(loaded)
         index.version = version
 
-    async def _load(self, index: _Index, rows: Sequence[Row[Any]]) -> None:
+    async def _load(self, index: _Index, rows: Sequence[Any]) -> None:
         documents, matrix = await asyncio.to_thread(_index_rows, index, rows)
         if index.vectors is not None:
             contents, metadata = [d.content for d in documents], [d.metadata for d in documents]
@@ -360,7 +357,7 @@ class DatasetIndexes:
             await self._progress(item, 10 + 85 * records // len(loaded))
         if not written:
             raise Refused("no text found in the document")
-        async with UnitOfWork(self.sessions) as uow:
+        async with self.database.unit_of_work() as uow:
             done = {"status": DONE, "progress": 100, "slice_count": written, "char_count": characters, "error": None}
             if not await uow.documents.leased(
                 item.document_id, self.instance, **done, lease_owner=None, lease_until=None
@@ -387,7 +384,7 @@ class DatasetIndexes:
 
     async def _room(self, dataset_id: str, limits: DatasetLimits) -> int:
         """How many chunks the dataset may still take (checked again, atomically, when the document is done)."""
-        async with UnitOfWork(self.sessions) as uow:
+        async with self.database.unit_of_work() as uow:
             used = await uow.datasets.chunk_total(dataset_id)
         if used is None:
             raise _Gone
@@ -414,47 +411,47 @@ class DatasetIndexes:
         ]
         literals = [_literal(vector) for vector in vectors] if batch.pgvector else None
         try:
-            async with UnitOfWork(self.sessions) as uow:
-                await ChunkRepository(uow.session).add(rows, literals)
-        except IntegrityError:  # the document's row is gone: deleted while it was ingested
+            async with self.database.unit_of_work() as uow:
+                await uow.chunks.add(rows, literals)
+        except ConflictError:  # the document's row is gone: deleted while it was ingested
             raise _Gone from None
 
     async def _progress(self, item: Pending, percent: int) -> None:
-        async with UnitOfWork(self.sessions) as uow:
+        async with self.database.unit_of_work() as uow:
             if not await uow.documents.leased(item.document_id, self.instance, progress=percent):
                 raise _Gone
 
     async def _fail(self, document_id: str, reason: str) -> None:
-        async with UnitOfWork(self.sessions) as uow:
+        async with self.database.unit_of_work() as uow:
             await uow.documents.leased(
                 document_id, self.instance, status=FAILED, error=reason, lease_owner=None, lease_until=None
             )
-            await ChunkRepository(uow.session).delete_for([document_id])
+            await uow.chunks.delete_for([document_id])
 
     async def _discard(self, document_id: str) -> None:
-        async with UnitOfWork(self.sessions) as uow:
-            await ChunkRepository(uow.session).delete_for([document_id])
+        async with self.database.unit_of_work() as uow:
+            await uow.chunks.delete_for([document_id])
 
 
 class _PgVectors:
     """The vector side of a search whose dataset keeps its vectors in pgvector (a `Retriever`)."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], dataset_id: str, embedder: Embedder) -> None:
-        self.sessions, self.dataset_id, self.embedder = sessions, dataset_id, embedder
+    def __init__(self, database: Database, dataset_id: str, embedder: Embedder) -> None:
+        self.database, self.dataset_id, self.embedder = database, dataset_id, embedder
 
     async def retrieve(self, query: str, **options: Any) -> list[Document]:
         if options.get("filters"):
             raise ValueError("dataset searches take no metadata filters")
         [vector] = await self.embedder.embed([query])
         literal = _literal(query_vector(vector, self.embedder.dimension))
-        async with UnitOfWork(self.sessions) as uow:
-            rows = await ChunkRepository(uow.session).nearest(self.dataset_id, literal, int(options.get("top_k", 10)))
+        async with self.database.unit_of_work() as uow:
+            rows = await uow.chunks.nearest(self.dataset_id, literal, int(options.get("top_k", 10)))
         return [
             Document(id=row.id, content=row.content, metadata=_json(row.meta), score=float(row.score)) for row in rows
         ]
 
 
-def _index_rows(index: _Index, rows: Sequence[Row[Any]]) -> tuple[list[Document], np.ndarray[Any, Any]]:
+def _index_rows(index: _Index, rows: Sequence[Any]) -> tuple[list[Document], np.ndarray[Any, Any]]:
     """Add chunk rows to the BM25 index (their terms were analyzed at ingestion); the chunks, and their vectors
     when the rows hold them. CPU work: run in a thread."""
     documents = [Document(id=row.id, content=row.content, metadata=dict(row.meta)) for row in rows]

@@ -13,7 +13,7 @@ For the chat runtime, retrieval over a bot's datasets::
     from plait.platform.dataset_indexes import DatasetIndexes
     from plait.platform.datasets import search_datasets
 
-    indexes: DatasetIndexes = request.app.state.dataset_indexes   # made once in the app lifespan
+    indexes: DatasetIndexes = services.datasets   # one per process (`plait.platform.services`)
     chunks = await search_datasets(uow, workspace_id, dataset_ids, query, indexes=indexes, top_k=5, strategy=0)
 
 Each chunk is a `plait.schema.Document` with ``score`` and metadata ``dataset_id``, ``document_id`` and
@@ -31,7 +31,7 @@ import socket
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx
 
@@ -50,7 +50,6 @@ from plait.platform.errors import BodyTooLarge, InvalidParams, NotFound
 from plait.schema import Document
 from plait.store import UnitOfWork
 from plait.store.models import Dataset, DatasetDocument
-from plait.store.repositories.base import Page
 from plait.store.repositories.content import DocumentTotals
 
 LOCAL_FILE, WEB_PAGE, FILE_ID = 0, 1, 5  # document_source / source_type
@@ -58,6 +57,100 @@ TEXT = 0  # format_type: text; tables (1) and images (2) have no engine behind t
 SEARCH_MODES: dict[int, Mode] = {0: "hybrid", 1: "vector", 20: "keyword"}  # Coze search_strategy
 DATASET_NAME_LENGTH = 100
 DOCUMENT_NAME_LENGTH = 255
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DatasetRecord:
+    """A dataset as clients see it, with its documents' totals."""
+
+    id: str
+    workspace_id: str
+    name: str
+    description: str
+    status: int
+    format_type: int
+    chunk_strategy: dict[str, Any] | None
+    created_at: int
+    updated_at: int
+    documents: int = 0
+    slices: int = 0
+    bytes: int = 0
+    hits: int = 0
+
+    @classmethod
+    def of(cls, dataset: Dataset, totals: DocumentTotals | None = None) -> DatasetRecord:
+        totals = totals or DocumentTotals(0, 0, 0, 0)
+        return cls(
+            id=dataset.id,
+            workspace_id=dataset.workspace_id,
+            name=dataset.name,
+            description=dataset.description,
+            status=dataset.status,
+            format_type=dataset.format_type,
+            chunk_strategy=dataset.config.get("chunk_strategy"),
+            created_at=dataset.created_at,
+            updated_at=dataset.updated_at,
+            documents=totals.documents,
+            slices=totals.slices,
+            bytes=totals.bytes,
+            hits=totals.hits,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DocumentRecord:
+    """A document as clients see it: its source, its status (0 processing, 1 done, 9 failed) and progress."""
+
+    id: str
+    name: str
+    format_type: int
+    status: int
+    progress: int
+    error: str  # why it failed, in words for the client
+    size: int
+    char_count: int
+    slice_count: int
+    hit_count: int
+    source_type: int
+    type: str  # the file extension, or "web"
+    url: str
+    update_type: int
+    update_interval: int
+    created_at: int
+    updated_at: int
+
+    @classmethod
+    def of(cls, document: DatasetDocument) -> DocumentRecord:
+        return cls(
+            id=document.id,
+            name=document.name,
+            format_type=document.format_type,
+            status=document.status,
+            progress=document.progress,
+            error=document.error or "",
+            size=document.size,
+            char_count=document.char_count,
+            slice_count=document.slice_count,
+            hit_count=document.hit_count,
+            source_type=document.source.get("document_source", 0),
+            type=document.source.get("type", ""),
+            url=document.source.get("url", ""),
+            update_type=document.update_rule.get("update_type", 0),
+            update_interval=document.update_rule.get("update_interval", 0),
+            created_at=document.created_at,
+            updated_at=document.updated_at,
+        )
+
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordPage(Generic[R]):
+    items: list[R]
+    total: int
+
+
 MAX_BATCH = 10  # documents per create call, as Coze allows
 MAX_IDS = 100  # document ids per delete or progress call
 # The recursive splitter cuts at paragraphs, then lines, before anything finer: these two separators are
@@ -111,7 +204,7 @@ async def _check_icon(uow: UnitOfWork, principal: Principal, icon_file_id: str |
         raise NotFound(f"file {icon_file_id} not found")
 
 
-async def get_dataset(uow: UnitOfWork, principal: Principal, dataset_id: str) -> Dataset:
+async def _dataset(uow: UnitOfWork, principal: Principal, dataset_id: str) -> Dataset:
     dataset = await uow.datasets.get(principal.workspace_id, dataset_id)
     if dataset is None:
         raise NotFound(f"dataset {dataset_id} not found")
@@ -129,7 +222,7 @@ async def create_dataset(
     icon_file_id: str | None,
     embedder: str,
     pgvector: bool,
-) -> Dataset:
+) -> DatasetRecord:
     """A dataset whose vectors come from ``embedder`` for good, and live in pgvector when ``pgvector`` (else
     in its chunk rows): changing either later affects only new datasets."""
     principal.require_writer()
@@ -145,7 +238,7 @@ async def create_dataset(
         icon_file_id=icon_file_id,
         config={"embedder": embedder, "vectors": "pgvector" if pgvector else "rows"},
     )
-    return await uow.datasets.add(row)
+    return DatasetRecord.of(await uow.datasets.add(row))
 
 
 async def list_datasets(
@@ -157,13 +250,14 @@ async def list_datasets(
     format_type: int | None,
     page_num: int,
     page_size: int,
-) -> tuple[Page[Dataset], dict[str, DocumentTotals]]:
-    """A page of datasets with their document totals (datasets without documents have no entry)."""
+) -> RecordPage[DatasetRecord]:
+    """A page of datasets with their document totals."""
     principal.require_workspace(space_id)
     page = await uow.datasets.search(
         space_id, name=name, format_type=format_type, page_num=page_num, page_size=page_size
     )
-    return page, await uow.documents.totals(space_id, [dataset.id for dataset in page.items])
+    totals = await uow.documents.totals(space_id, [dataset.id for dataset in page.items])
+    return RecordPage(items=[DatasetRecord.of(d, totals.get(d.id)) for d in page.items], total=page.total)
 
 
 def can_edit(principal: Principal) -> bool:
@@ -172,10 +266,10 @@ def can_edit(principal: Principal) -> bool:
 
 async def update_dataset(
     uow: UnitOfWork, principal: Principal, dataset_id: str, *, name: str, description: str, icon_file_id: str | None
-) -> Dataset:
+) -> DatasetRecord:
     """Coze replaces all three fields: one left out goes back to its default."""
     principal.require_writer()
-    await get_dataset(uow, principal, dataset_id)
+    await _dataset(uow, principal, dataset_id)
     await _check_icon(uow, principal, icon_file_id)
     dataset = await uow.datasets.update(
         principal.workspace_id,
@@ -185,26 +279,28 @@ async def update_dataset(
         icon_file_id=icon_file_id,
     )
     assert dataset is not None  # read above in this transaction
-    return dataset
+    return DatasetRecord.of(dataset)
 
 
-async def delete_dataset(uow: UnitOfWork, principal: Principal, dataset_id: str) -> None:
-    """Delete the row and its documents' rows (the database cascades); the caller then drops the folder."""
+async def delete_dataset(uow: UnitOfWork, principal: Principal, dataset_id: str, *, indexes: DatasetIndexes) -> None:
+    """Delete the row and its documents' and chunks' rows (the database cascades); once that is committed, this
+    process stops the dataset's ingestions and drops its index."""
     principal.require_writer()
     if not await uow.datasets.delete(principal.workspace_id, dataset_id):
         raise NotFound(f"dataset {dataset_id} not found")
+    uow.after_commit(lambda: indexes.drop(dataset_id))
 
 
 async def dataset_progress(
     uow: UnitOfWork, principal: Principal, dataset_id: str, document_ids: list[str]
-) -> list[DatasetDocument]:
+) -> list[DocumentRecord]:
     _check_ids(document_ids)
-    await get_dataset(uow, principal, dataset_id)
+    await _dataset(uow, principal, dataset_id)
     found = {d.id: d for d in await uow.documents.many(principal.workspace_id, document_ids)}
     missing = [i for i in document_ids if i not in found or found[i].dataset_id != dataset_id]
     if missing:
         raise NotFound(f"documents not found in dataset {dataset_id}: {', '.join(missing)}")
-    return [found[i] for i in document_ids]
+    return [DocumentRecord.of(found[i]) for i in document_ids]
 
 
 # -- documents ---------------------------------------------------------------------------------------------
@@ -383,11 +479,11 @@ async def create_documents(
     max_bytes: int,
     limits: DatasetLimits,
     indexes: DatasetIndexes,
-) -> tuple[list[DatasetDocument], IngestBatch]:
-    """Check and record the documents (status processing, leased to this process); the caller submits the
-    batch to ``indexes`` after commit."""
+) -> list[DocumentRecord]:
+    """Check and record the documents (status processing, leased to this process); their ingestion starts once
+    that is committed, so it never looks for a row that is not there."""
     principal.require_writer()
-    dataset = await get_dataset(uow, principal, dataset_id)
+    dataset = await _dataset(uow, principal, dataset_id)
     if not 1 <= len(documents) <= MAX_BATCH:
         raise InvalidParams(f"document_bases: give 1 to {MAX_BATCH} documents")
     if format_type not in (None, TEXT):
@@ -409,19 +505,22 @@ async def create_documents(
         items.append(Pending(document_id=row.id, **needs))
     config = KnowledgeBaseConfig(name=dataset.id, embedder=dataset.config["embedder"], chunking=chunking_for(strategy))
     pgvector = dataset.config.get("vectors") == "pgvector"
-    return rows, IngestBatch(dataset_id=dataset.id, config=config, pgvector=pgvector, limits=limits, items=items)
+    batch = IngestBatch(dataset_id=dataset.id, config=config, pgvector=pgvector, limits=limits, items=items)
+    uow.after_commit(lambda: indexes.submit(batch))
+    return [DocumentRecord.of(row) for row in rows]
 
 
 async def list_documents(
     uow: UnitOfWork, principal: Principal, dataset_id: str, *, page_num: int, page_size: int
-) -> Page[DatasetDocument]:
-    await get_dataset(uow, principal, dataset_id)
-    return await uow.documents.for_dataset(principal.workspace_id, dataset_id, page_num=page_num, page_size=page_size)
+) -> RecordPage[DocumentRecord]:
+    await _dataset(uow, principal, dataset_id)
+    page = await uow.documents.for_dataset(principal.workspace_id, dataset_id, page_num=page_num, page_size=page_size)
+    return RecordPage(items=[DocumentRecord.of(row) for row in page.items], total=page.total)
 
 
 async def update_document(
     uow: UnitOfWork, principal: Principal, document_id: str, *, name: str | None, update_rule: dict[str, Any] | None
-) -> DatasetDocument:
+) -> DocumentRecord:
     principal.require_writer()
     values: dict[str, Any] = {}
     if name is not None:
@@ -431,7 +530,7 @@ async def update_document(
     document = await uow.documents.update(principal.workspace_id, document_id, **values)
     if document is None:
         raise NotFound(f"document {document_id} not found")
-    return document
+    return DocumentRecord.of(document)
 
 
 async def delete_documents(uow: UnitOfWork, principal: Principal, document_ids: list[str]) -> None:

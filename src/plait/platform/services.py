@@ -90,7 +90,7 @@ class Services:
         box = secret_box(settings)
         datasets = DatasetIndexes(
             settings.data_dir / "datasets",
-            database.sessions,
+            database,
             max_bytes=settings.max_upload_bytes,
             idle_seconds=settings.dataset_idle_seconds,
         )

@@ -19,9 +19,7 @@ from plait.settings import Settings
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = app.state.services = await Services.open(settings)
-        # The dataset and file routes still read these two; they move to `services` with the datasets work.
-        app.state.settings, app.state.dataset_indexes = settings, services.datasets
+        services = app.state.services = await Services.open(settings)  # routes reach it through deps.Services
         try:
             yield
         finally:

@@ -1,7 +1,16 @@
 """Storage for the platform: SQLAlchemy models, repositories, the unit of work and Alembic migrations."""
 
-from plait.store.db import Database, TransientError, UnitOfWork, create_engine, session_factory
+from plait.store.db import ConflictError, Database, TransientError, UnitOfWork, create_engine, session_factory
 from plait.store.ids import new_id
 from plait.store.migrate import upgrade
 
-__all__ = ["Database", "TransientError", "UnitOfWork", "create_engine", "new_id", "session_factory", "upgrade"]
+__all__ = [
+    "ConflictError",
+    "Database",
+    "TransientError",
+    "UnitOfWork",
+    "create_engine",
+    "new_id",
+    "session_factory",
+    "upgrade",
+]

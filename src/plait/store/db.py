@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any, ClassVar
 
 from sqlalchemy import event
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from plait.store.base import Base
@@ -27,6 +27,7 @@ from plait.store.repositories import (
     BotRepository,
     BotVersionRepository,
     ChatRepository,
+    ChunkRepository,
     ConversationRepository,
     DatasetRepository,
     DocumentRepository,
@@ -147,6 +148,7 @@ class Database:
 
 
 TransientError = DBAPIError  # what a use case may retry: the database refused or dropped the statement
+ConflictError = IntegrityError  # a constraint refused the write: a row it refers to is gone, or a key is taken
 
 
 AfterCommit = Callable[[], Awaitable[None]]
@@ -176,6 +178,7 @@ class UnitOfWork:
         self.files = FileRepository(session)
         self.datasets = DatasetRepository(session)
         self.documents = DocumentRepository(session)
+        self.chunks = ChunkRepository(session)
         self.workers = WorkerRepository(session)
         return self
 

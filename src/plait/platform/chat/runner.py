@@ -174,7 +174,7 @@ class ChatRunner:
     def _knowledge(self, job: ChatJob) -> BotKnowledge | None:
         if self._datasets is None:
             return None
-        return BotKnowledge.of(job.config, job.chat.workspace_id, self._database.sessions, self._datasets)
+        return BotKnowledge.of(job.config, job.chat.workspace_id, self._database, self._datasets)
 
     async def _agent(self, job: ChatJob, knowledge: BotKnowledge | None) -> ReactAgent:
         tools = list(job.config.tools)

@@ -1,16 +1,16 @@
-"""Coze dataset and document endpoints. Ingesting, and forgetting a deleted dataset's index, are handed to
-`DatasetIndexes` as background tasks of the response, so they start only after the request's transaction
-committed: a job never looks for a row that is not there yet, and a rolled-back delete stops nothing."""
+"""Coze dataset and document endpoints. Ingesting, and forgetting a deleted dataset's index, start when the
+request's transaction commits (the use cases' after-commit hooks): a job never looks for a row that is not
+there yet, and a rolled-back delete stops nothing."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi import APIRouter, Query
 
 from plait.platform import InvalidParams, datasets
-from plait.platform.dataset_indexes import DatasetIndexes, DatasetLimits
-from plait.server.coze.dataset_models import (
+from plait.platform.dataset_indexes import DatasetLimits
+from plait.server.coze.dataset_schemas import (
     CreateDatasetRequest,
     CreateDocumentsRequest,
     DeleteDocumentsRequest,
@@ -22,23 +22,16 @@ from plait.server.coze.dataset_models import (
     render_document,
     render_progress,
 )
-from plait.server.deps import Caller, Uow, require_scope
+from plait.server.deps import Caller, Services, Uow, require_scope
 from plait.server.envelope import ok
-from plait.settings import Settings
 
 router = APIRouter(dependencies=[require_scope("datasets")])
 PageNum = Annotated[int, Query(ge=1)]
 PageSize = Annotated[int, Query(ge=1, le=100)]
 
 
-def _indexes(request: Request) -> DatasetIndexes:
-    indexes: DatasetIndexes = request.app.state.dataset_indexes
-    return indexes
-
-
 @router.post("/v1/datasets")
-async def create_dataset(body: CreateDatasetRequest, request: Request, uow: Uow, caller: Caller) -> dict[str, Any]:
-    settings: Settings = request.app.state.settings
+async def create_dataset(body: CreateDatasetRequest, uow: Uow, caller: Caller, services: Services) -> dict[str, Any]:
     dataset = await datasets.create_dataset(
         uow,
         caller,
@@ -47,8 +40,8 @@ async def create_dataset(body: CreateDatasetRequest, request: Request, uow: Uow,
         description=body.description or "",
         format_type=body.format_type,
         icon_file_id=body.file_id,
-        embedder=settings.embedder,
-        pgvector=_indexes(request).pgvector,
+        embedder=services.settings.embedder,
+        pgvector=services.datasets.pgvector,
     )
     return ok({"dataset_id": dataset.id})
 
@@ -66,7 +59,7 @@ async def list_datasets(
     """cozepy sends unset filters as empty parameters (``format_type=``): empty means no filter."""
     if format_type and not format_type.isdigit():
         raise InvalidParams(f"format_type: an integer, not {format_type!r}")
-    page, totals = await datasets.list_datasets(
+    page = await datasets.list_datasets(
         uow,
         caller,
         space_id=space_id,
@@ -76,7 +69,7 @@ async def list_datasets(
         page_size=page_size,
     )
     editable = datasets.can_edit(caller)
-    items = [render_dataset(d, totals.get(d.id), can_edit=editable) for d in page.items]
+    items = [render_dataset(dataset, can_edit=editable) for dataset in page.items]
     return ok({"total_count": page.total, "dataset_list": items})
 
 
@@ -89,11 +82,8 @@ async def update_dataset(dataset_id: str, body: UpdateDatasetRequest, uow: Uow, 
 
 
 @router.delete("/v1/datasets/{dataset_id}")
-async def delete_dataset(
-    dataset_id: str, request: Request, background: BackgroundTasks, uow: Uow, caller: Caller
-) -> dict[str, Any]:
-    await datasets.delete_dataset(uow, caller, dataset_id)
-    background.add_task(_indexes(request).drop, dataset_id)
+async def delete_dataset(dataset_id: str, uow: Uow, caller: Caller, services: Services) -> dict[str, Any]:
+    await datasets.delete_dataset(uow, caller, dataset_id, indexes=services.datasets)
     return ok(None)
 
 
@@ -106,11 +96,11 @@ async def dataset_progress(dataset_id: str, body: ProcessRequest, uow: Uow, call
 
 @router.post("/open_api/knowledge/document/create")
 async def create_documents(
-    body: CreateDocumentsRequest, request: Request, background: BackgroundTasks, uow: Uow, caller: Caller
+    body: CreateDocumentsRequest, uow: Uow, caller: Caller, services: Services
 ) -> dict[str, Any]:
     """Answers at once with the documents processing; cozepy reads them from top-level ``document_infos``."""
-    settings: Settings = request.app.state.settings
-    documents, batch = await datasets.create_documents(
+    settings = services.settings
+    documents = await datasets.create_documents(
         uow,
         caller,
         body.dataset_id,
@@ -120,9 +110,8 @@ async def create_documents(
         data_dir=settings.data_dir,
         max_bytes=settings.max_upload_bytes,
         limits=DatasetLimits.of(settings),
-        indexes=_indexes(request),
+        indexes=services.datasets,
     )
-    background.add_task(_indexes(request).submit, batch)
     return {"code": 0, "msg": "", "document_infos": [render_document(document) for document in documents]}
 
 

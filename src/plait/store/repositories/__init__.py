@@ -11,6 +11,7 @@ from plait.store.repositories.base import Page, ScopedRepository
 from plait.store.repositories.content import (
     BotRepository,
     BotVersionRepository,
+    ChunkRepository,
     DatasetRepository,
     DocumentRepository,
     FileRepository,
@@ -29,6 +30,7 @@ __all__ = [
     "BotRepository",
     "BotVersionRepository",
     "ChatRepository",
+    "ChunkRepository",
     "ConversationRepository",
     "DatasetRepository",
     "DocumentRepository",

@@ -233,6 +233,35 @@ class ChunkRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def ensure_pgvector(self) -> bool | None:
+        """On PostgreSQL: make sure the ``vector`` extension and the ``dataset_vectors`` table exist; False when the
+        extension is neither installed nor installable here, None when the database is not PostgreSQL. The table is
+        made here rather than by a migration because it exists only where pgvector does."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return None
+        lock = text("SELECT pg_advisory_xact_lock(4712001)")  # workers starting together take turns
+        await self.session.execute(lock)
+        if await self.session.scalar(text("SELECT 1 FROM pg_extension WHERE extname = 'vector'")) is None:
+            available = text("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")
+            if await self.session.scalar(available) is None:
+                return False
+            try:
+                async with self.session.begin_nested():
+                    await self.session.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
+            except DBAPIError:  # not allowed to: a superuser must create it
+                return False
+        await self.session.execute(
+            text(
+                "CREATE TABLE IF NOT EXISTS dataset_vectors (chunk_id varchar(48) PRIMARY KEY "
+                "REFERENCES dataset_chunks (id) ON DELETE CASCADE, dataset_id varchar(32) NOT NULL, "
+                "embedding vector NOT NULL)"
+            )
+        )
+        await self.session.execute(
+            text("CREATE INDEX IF NOT EXISTS ix_dataset_vectors_dataset_id ON dataset_vectors (dataset_id)")
+        )
+        return True
+
     async def add(self, chunks: Sequence[dict[str, Any]], vectors: Sequence[str] | None = None) -> None:
         """Insert chunk rows (columns of `DatasetChunk`); ``vectors`` as pgvector literals, one per chunk, go to
         ``dataset_vectors`` in the same transaction."""
@@ -289,31 +318,3 @@ class ChunkRepository:
         )
         parameters = {"vector": vector, "dataset": dataset_id, "done": DONE, "top_k": top_k}
         return list(await self.session.execute(query, parameters))
-
-
-async def ensure_pgvector(session: AsyncSession) -> bool | None:
-    """On PostgreSQL: make sure the ``vector`` extension and the ``dataset_vectors`` table exist; False when the
-    extension is neither installed nor installable here, None when the database is not PostgreSQL. The table is
-    made here rather than by a migration because it exists only where pgvector does."""
-    if session.get_bind().dialect.name != "postgresql":
-        return None
-    await session.execute(text("SELECT pg_advisory_xact_lock(4712001)"))  # workers starting together take turns
-    if await session.scalar(text("SELECT 1 FROM pg_extension WHERE extname = 'vector'")) is None:
-        if await session.scalar(text("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")) is None:
-            return False
-        try:
-            async with session.begin_nested():
-                await session.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
-        except DBAPIError:  # not allowed to: a superuser must create it
-            return False
-    await session.execute(
-        text(
-            "CREATE TABLE IF NOT EXISTS dataset_vectors (chunk_id varchar(48) PRIMARY KEY "
-            "REFERENCES dataset_chunks (id) ON DELETE CASCADE, dataset_id varchar(32) NOT NULL, "
-            "embedding vector NOT NULL)"
-        )
-    )
-    await session.execute(
-        text("CREATE INDEX IF NOT EXISTS ix_dataset_vectors_dataset_id ON dataset_vectors (dataset_id)")
-    )
-    return True

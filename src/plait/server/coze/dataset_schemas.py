@@ -1,4 +1,4 @@
-"""Wire models of the Coze dataset and document endpoints, as cozepy 0.20 sends and validates them."""
+"""Wire schemas of the Coze dataset and document endpoints, as cozepy 0.20 sends and validates them."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from plait.platform.datasets import MAX_IDS, ChunkStrategy, NewDocument
-from plait.store.models import Dataset, DatasetDocument
-from plait.store.repositories.content import DocumentTotals
+from plait.platform.datasets import MAX_IDS, ChunkStrategy, DatasetRecord, DocumentRecord, NewDocument
 
 
 class CreateDatasetRequest(BaseModel):
@@ -104,8 +102,7 @@ class ListDocumentsRequest(BaseModel):
     size: int = Field(default=10, ge=1, le=100)
 
 
-def render_dataset(dataset: Dataset, totals: DocumentTotals | None, *, can_edit: bool) -> dict[str, Any]:
-    totals = totals or DocumentTotals(0, 0, 0, 0)
+def render_dataset(dataset: DatasetRecord, *, can_edit: bool) -> dict[str, Any]:
     return {
         "dataset_id": dataset.id,
         "name": dataset.name,
@@ -115,17 +112,17 @@ def render_dataset(dataset: Dataset, totals: DocumentTotals | None, *, can_edit:
         "format_type": dataset.format_type,
         "can_edit": can_edit,
         "icon_url": "",
-        "doc_count": totals.documents,
-        "slice_count": totals.slices,
-        "all_file_size": totals.bytes,
-        "hit_count": totals.hits,
-        "chunk_strategy": dataset.config.get("chunk_strategy"),
+        "doc_count": dataset.documents,
+        "slice_count": dataset.slices,
+        "all_file_size": dataset.bytes,
+        "hit_count": dataset.hits,
+        "chunk_strategy": dataset.chunk_strategy,
         "create_time": dataset.created_at,
         "update_time": dataset.updated_at,
     }
 
 
-def render_document(document: DatasetDocument) -> dict[str, Any]:
+def render_document(document: DocumentRecord) -> dict[str, Any]:
     """The Coze Document object; ``type`` is the file extension, or "web" for a web page."""
     return {
         "document_id": document.id,
@@ -135,26 +132,26 @@ def render_document(document: DatasetDocument) -> dict[str, Any]:
         "hit_count": document.hit_count,
         "size": document.size,
         "slice_count": document.slice_count,
-        "source_type": document.source.get("document_source", 0),
+        "source_type": document.source_type,
         "status": document.status,
-        "type": document.source.get("type", ""),
-        "update_interval": document.update_rule.get("update_interval", 0),
-        "update_type": document.update_rule.get("update_type", 0),
+        "type": document.type,
+        "update_interval": document.update_interval,
+        "update_type": document.update_type,
         "create_time": document.created_at,
         "update_time": document.updated_at,
     }
 
 
-def render_progress(document: DatasetDocument) -> dict[str, Any]:
+def render_progress(document: DocumentRecord) -> dict[str, Any]:
     return {
         "document_id": document.id,
         "document_name": document.name,
-        "url": document.source.get("url", ""),
+        "url": document.url,
         "size": document.size,
-        "type": document.source.get("type", ""),
+        "type": document.type,
         "status": document.status,
         "progress": document.progress,
-        "status_descript": document.error or "",
-        "update_type": document.update_rule.get("update_type", 0),
-        "update_interval": document.update_rule.get("update_interval", 0),
+        "status_descript": document.error,
+        "update_type": document.update_type,
+        "update_interval": document.update_interval,
     }

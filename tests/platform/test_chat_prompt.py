@@ -7,7 +7,7 @@ import json
 from plait.platform.bot_config import BotConfig, ModelSettings, Variable
 from plait.platform.chat_prompt import fit, function_call_content, persona, system_message, text_of, to_messages
 from plait.schema import Document, Message, ToolCall
-from plait.store.models import Message as MessageRow
+from plait.store.tables import Message as MessageRow
 
 
 def _config(persona: str = "", model_id: str = "scripted/echo", **model: int) -> BotConfig:

@@ -19,7 +19,7 @@ from plait.platform.conversations import NewMessage, create_conversation
 from plait.platform.providers import WorkspaceModels
 from plait.store import Database, UnitOfWork, upgrade
 from plait.store.crypto import SecretBox
-from plait.store.models import Chat
+from plait.store.tables import Chat
 
 
 @pytest.fixture

@@ -40,8 +40,8 @@ from cozepy import (
 from sqlalchemy import func, select
 
 from plait.store import UnitOfWork, create_engine, session_factory
-from plait.store.models import Dataset, DatasetDocument
-from plait.store.models.knowledge import DatasetChunk
+from plait.store.tables import Dataset, DatasetDocument
+from plait.store.tables.knowledge import DatasetChunk
 
 PLAIT = str(Path(sys.executable).with_name("plait"))
 PG = "postgresql+asyncpg://{role}@127.0.0.1:5432/{database}"

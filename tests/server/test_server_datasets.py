@@ -33,8 +33,8 @@ from plait.platform.dataset_indexes import INTERRUPTED, DatasetIndexes
 from plait.platform.datasets import search_datasets
 from plait.settings import Settings
 from plait.store import Database
-from plait.store.models import Dataset, DatasetDocument
-from plait.store.models.knowledge import DatasetChunk
+from plait.store.tables import Dataset, DatasetDocument
+from plait.store.tables.knowledge import DatasetChunk
 
 MAX_ROWS, MAX_CHUNKS, MAX_DATASET_CHUNKS = 50, 40, 60
 LIMITS = {

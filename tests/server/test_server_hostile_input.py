@@ -17,7 +17,7 @@ from server_harness import Running
 from plait.platform.chat_prompt import text_of, to_messages
 from plait.settings import Settings
 from plait.store import UnitOfWork, create_engine, session_factory
-from plait.store.models import Message as MessageRow
+from plait.store.tables import Message as MessageRow
 
 CALL = json.dumps({"id": "c1", "name": "lookup", "arguments": {"city": "Paris"}})
 

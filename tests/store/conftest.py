@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from plait.store import create_engine, session_factory, upgrade
-from plait.store.models import Base
+from plait.store.tables import Base
 
 
 @pytest.fixture(scope="session")

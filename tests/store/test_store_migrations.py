@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from plait.store import create_engine, upgrade
-from plait.store.models import Base
+from plait.store.tables import Base
 
 
 def _diff(connection: Connection) -> list[Any]:

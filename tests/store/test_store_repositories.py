@@ -10,7 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from plait.store import UnitOfWork
-from plait.store.models import (
+from plait.store.repositories import ScopedRepository, hash_token
+from plait.store.tables import (
     ApiKey,
     Bot,
     BotVersion,
@@ -25,7 +26,6 @@ from plait.store.models import (
     User,
     Workspace,
 )
-from plait.store.repositories import ScopedRepository, hash_token
 
 Sessions = async_sessionmaker[AsyncSession]
 

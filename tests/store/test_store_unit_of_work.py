@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from plait.store import UnitOfWork
-from plait.store.models import User
+from plait.store.tables import User
 
 Sessions = async_sessionmaker[AsyncSession]
 

@@ -14,8 +14,8 @@ from rich.table import Table
 
 from plait.knowledge.config import ChunkingConfig, KnowledgeBaseConfig, RetrievalConfig
 from plait.knowledge.errors import KnowledgeError
+from plait.knowledge.library import KnowledgeLibrary
 from plait.knowledge.manifest import DocumentRecord
-from plait.knowledge.store import KnowledgeStore
 from plait.schema import PlaitError
 
 kb_app = typer.Typer(help="Knowledge bases: create, add documents, search.", no_args_is_help=True)
@@ -50,7 +50,7 @@ def create(
             chunking=ChunkingConfig(strategy=strategy, chunk_size=chunk_size, chunk_overlap=chunk_overlap),  # type: ignore[arg-type]
             retrieval=RetrievalConfig(mode=mode),  # type: ignore[arg-type]
         )
-        base = await KnowledgeStore().create(config)
+        base = await KnowledgeLibrary().create(config)
         await base.close()
         console.print(f"created knowledge base [bold]{name}[/bold] in {base.root}")
 
@@ -60,7 +60,7 @@ def create(
 @kb_app.command("list")
 def list_bases() -> None:
     """List knowledge bases."""
-    for name in KnowledgeStore().names():
+    for name in KnowledgeLibrary().names():
         console.print(name)
 
 
@@ -69,7 +69,7 @@ def add(name: str, paths: list[Path]) -> None:
     """Add files to a knowledge base, with a progress bar per document."""
 
     async def work() -> list[DocumentRecord]:
-        base = await KnowledgeStore().open(name)
+        base = await KnowledgeLibrary().open(name)
         try:
             with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[status]}")) as bars:
                 tasks: dict[str, TaskID] = {}
@@ -97,7 +97,7 @@ def docs(name: str) -> None:
     """Show a knowledge base's documents and their status."""
 
     async def work() -> list[DocumentRecord]:
-        base = await KnowledgeStore().open(name)
+        base = await KnowledgeLibrary().open(name)
         try:
             return await base.documents()
         finally:
@@ -119,7 +119,7 @@ def search(
     """Search a knowledge base."""
 
     async def work() -> list[Any]:
-        base = await KnowledgeStore().open(name)
+        base = await KnowledgeLibrary().open(name)
         try:
             return await base.search(query, mode=mode, top_k=top_k)  # type: ignore[arg-type]
         finally:
@@ -135,7 +135,7 @@ def search(
 @kb_app.command("drop")
 def drop(name: str) -> None:
     """Delete a knowledge base and its indexes."""
-    _run(KnowledgeStore().drop(name))
+    _run(KnowledgeLibrary().drop(name))
     console.print(f"dropped {name}")
 
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from plait.platform.errors import Forbidden, InvalidParams, NotFound, Unauthorized
 from plait.store import UnitOfWork
 from plait.store.base import now
-from plait.store.models import ApiKey, User, Workspace
 from plait.store.repositories.access import hash_token
+from plait.store.tables import ApiKey, User, Workspace
 
 ADMIN_NAME = "admin"
 DEFAULT_WORKSPACE = "Personal"

@@ -18,8 +18,8 @@ from plait.platform.bot_config import BotConfig, ModelSettings, Onboarding
 from plait.platform.errors import InvalidParams, NotFound
 from plait.schema import ToolSpec
 from plait.store import UnitOfWork, new_id
-from plait.store.models import Bot, BotVersion
 from plait.store.repositories.base import MAX_PAGE_SIZE as MAX_PAGE_SIZE  # the largest page a list takes
+from plait.store.tables import Bot, BotVersion
 
 CONFIG_COLUMNS = (
     "name",

@@ -15,7 +15,7 @@ from plait.platform.chat.records import MessageRecord
 from plait.platform.chat_prompt import TOOL_OUTPUTS, parse_function_call
 from plait.platform.errors import InvalidParams, NotFound
 from plait.store import UnitOfWork, new_id
-from plait.store.models import Conversation, Message, Section
+from plait.store.tables import Conversation, Message, Section
 
 PART_TYPES = {"text": "text", "image": None, "file": None}  # part type -> the field it must carry (None: a file)
 NAME_LENGTH = 100

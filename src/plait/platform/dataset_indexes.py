@@ -53,8 +53,8 @@ from plait.knowledge.retrievers import KeywordRetriever, VectorRetriever
 from plait.schema import Document
 from plait.settings import Settings
 from plait.store import ConflictError, Database
-from plait.store.models import Dataset, DatasetDocument
 from plait.store.repositories.content import DONE, FAILED, PROCESSING, batched
+from plait.store.tables import Dataset, DatasetDocument
 
 __all__ = ["DONE", "FAILED", "PROCESSING", "DatasetIndexes", "DatasetLimits", "IngestBatch", "Pending"]
 

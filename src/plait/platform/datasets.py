@@ -49,8 +49,8 @@ from plait.platform.dataset_indexes import (
 from plait.platform.errors import BodyTooLarge, InvalidParams, NotFound
 from plait.schema import Document
 from plait.store import UnitOfWork
-from plait.store.models import Dataset, DatasetDocument
 from plait.store.repositories.content import DocumentTotals
+from plait.store.tables import Dataset, DatasetDocument
 
 LOCAL_FILE, WEB_PAGE, FILE_ID = 0, 1, 5  # document_source / source_type
 TEXT = 0  # format_type: text; tables (1) and images (2) have no engine behind them yet

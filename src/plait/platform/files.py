@@ -15,7 +15,7 @@ from pathlib import Path
 from plait.platform.access import Principal
 from plait.platform.errors import BodyTooLarge, InvalidParams, NotFound
 from plait.store import UnitOfWork
-from plait.store.models import File
+from plait.store.tables import File
 
 NAME_LENGTH = 255
 

@@ -1,6 +1,6 @@
 """This process's place among the workers of one database.
 
-At start a process claims a worker slot (`plait.store.models.Worker`): the slot number becomes the worker
+At start a process claims a worker slot (`plait.store.tables.Worker`): the slot number becomes the worker
 bits of every id it generates, so ids are unique across processes and hosts, and its random instance name is
 stamped on every chat it runs. A heartbeat keeps the slot; a slot whose holder stopped beating for
 ``stale_after`` seconds is free again, and so is one whose process is gone from this host (a ``kill -9`` and a

@@ -20,7 +20,7 @@ from plait.platform.access import Principal
 from plait.platform.errors import Forbidden, InvalidParams, NotFound
 from plait.store import Database, UnitOfWork, new_id
 from plait.store.crypto import SecretBox, UndecryptableSecret
-from plait.store.models import ModelConfig
+from plait.store.tables import ModelConfig
 
 log = logging.getLogger(__name__)
 KINDS = ("openai_compat", "anthropic", "gemini")

@@ -12,7 +12,7 @@ from plait.schema import Message as ChatMessage
 from plait.schema import ToolSpec
 from plait.store import new_id
 from plait.store.base import now
-from plait.store.models import Chat, Message
+from plait.store.tables import Chat, Message
 
 
 @dataclass(slots=True, kw_only=True)

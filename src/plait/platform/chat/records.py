@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from plait.schema import ToolCall, Usage
-from plait.store.models import Chat, Message
+from plait.store.tables import Chat, Message
 
 ChatStatus = Literal["created", "in_progress", "completed", "failed", "requires_action", "canceled"]
 TERMINAL: frozenset[str] = frozenset({"completed", "failed", "canceled"})

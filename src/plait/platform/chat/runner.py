@@ -40,8 +40,8 @@ from plait.platform.providers import WorkspaceModels
 from plait.schema import Message, Usage
 from plait.store import Database, TransientError, new_id
 from plait.store.base import now
-from plait.store.models import Chat
-from plait.store.models import Message as MessageRow
+from plait.store.tables import Chat
+from plait.store.tables import Message as MessageRow
 
 log = logging.getLogger(__name__)
 SUGGEST_PROMPT = (

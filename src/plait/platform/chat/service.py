@@ -23,8 +23,8 @@ from plait.platform.errors import ChatNotCancelable, InvalidParams, NotFound
 from plait.schema import Message as ChatMessage
 from plait.schema import ToolSpec
 from plait.store import UnitOfWork
-from plait.store.models import Chat, Message
 from plait.store.repositories.conversations import HistoryEntry
+from plait.store.tables import Chat, Message
 
 BOT_PREFIX = "bot:"  # how the OpenAI API names a bot as a model
 HISTORY_ROWS_PER_ROUND = 4  # a question and its answer, room for a tool call and its output

@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from plait.store.db import create_engine
-from plait.store.models import Base
+from plait.store.tables import Base
 
 
 def _run(connection: Connection) -> None:

@@ -7,8 +7,8 @@ import hashlib
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from plait.store.models import ApiKey, ModelConfig, User, Workspace, WorkspaceMember
 from plait.store.repositories.base import ScopedRepository
+from plait.store.tables import ApiKey, ModelConfig, User, Workspace, WorkspaceMember
 
 
 def hash_token(token: str) -> str:

@@ -9,9 +9,9 @@ from sqlalchemy import Row, delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from plait.store.models import Bot, BotVersion, Dataset, DatasetDocument, File
-from plait.store.models.knowledge import DatasetChunk
 from plait.store.repositories.base import Page, ScopedRepository
+from plait.store.tables import Bot, BotVersion, Dataset, DatasetDocument, File
+from plait.store.tables.knowledge import DatasetChunk
 
 T = TypeVar("T")
 IN_BATCH = 500  # ids per IN (...): SQLite allows 32766 variables a statement, older builds 999

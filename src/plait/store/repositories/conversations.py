@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from sqlalchemy import select, update
 
-from plait.store.models import Chat, Conversation, Message, Section
 from plait.store.repositories.base import Page, ScopedRepository
+from plait.store.tables import Chat, Conversation, Message, Section
 
 
 @dataclass(slots=True, kw_only=True)

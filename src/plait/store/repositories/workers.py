@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plait.store.ids import MAX_WORKER
-from plait.store.models import Chat, Worker
+from plait.store.tables import Chat, Worker
 
 
 class SlotsExhausted(RuntimeError):

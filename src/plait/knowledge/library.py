@@ -13,7 +13,7 @@ from plait.knowledge.config import KnowledgeBaseConfig
 from plait.knowledge.errors import KnowledgeError, UnknownKnowledgeBase
 
 
-class KnowledgeStore:
+class KnowledgeLibrary:
     def __init__(self, root: str | Path | None = None) -> None:
         self.root = Path(root) if root is not None else data_dir("knowledge")
 

@@ -1,11 +1,11 @@
 """The tables, one module per aggregate; importing this package registers them all on `Base.metadata`."""
 
 from plait.store.base import Base
-from plait.store.models.bots import Bot, BotVersion
-from plait.store.models.conversations import Chat, Conversation, Message, Section
-from plait.store.models.knowledge import Dataset, DatasetDocument, File
-from plait.store.models.workers import Worker
-from plait.store.models.workspaces import ApiKey, ModelConfig, User, Workspace, WorkspaceMember
+from plait.store.tables.bots import Bot, BotVersion
+from plait.store.tables.conversations import Chat, Conversation, Message, Section
+from plait.store.tables.knowledge import Dataset, DatasetDocument, File
+from plait.store.tables.workers import Worker
+from plait.store.tables.workspaces import ApiKey, ModelConfig, User, Workspace, WorkspaceMember
 
 __all__ = [
     "ApiKey",

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from plait.models.registry import ProviderConfig, default_registry
 from plait.platform import InvalidParams, bots
 from plait.platform.access import Principal, bootstrap, user_workspaces
 from plait.platform.bot_config import BotConfig, ModelSettings
@@ -178,3 +179,37 @@ async def test_a_run_whose_last_save_fails_still_ends_its_log(world: World) -> N
     assert isinstance(events[-1], RunEnded)
     assert isinstance(events[-2], ChatFailed)
     assert events[-2].chat.last_error is not None
+
+
+async def test_a_cancel_received_by_another_worker_stops_the_run(world: World) -> None:
+    models = WorkspaceModels(world.database, SecretBox(bytes(32)))
+    other = ChatRunner(world.database, models=models, instance="other worker")  # runs nothing here
+    slow = BotConfig(name="slow", model=ModelSettings(model_id="statetests/echo"))
+    default_registry().add_provider(
+        ProviderConfig(name="statetests", kind="scripted", models=("echo",), default_options={"token_delay": 0.05})
+    )
+    try:
+        async with world.uow() as uow:
+            bot = await bots.create_bot(uow, world.owner, world.owner.workspace_id, slow)
+            await bots.publish_bot(uow, world.owner, bot.id, ["1024"])
+        question = service.ChatRequest(
+            bot_id=bot.id,
+            conversation_id=None,
+            user_id="u",
+            messages=[NewMessage(role="user", content=" ".join(["w"] * 200), content_type="text", meta_data={})],
+        )
+        async with world.uow() as uow:
+            run = await service.start_chat(uow, world.owner, world.runner, question)
+        await asyncio.sleep(0.2)  # a few words streamed
+        async with world.uow() as uow:
+            canceled = await service.cancel_chat(uow, world.owner, other, run.chat.conversation_id, run.chat.id)
+        assert canceled.status == "canceled"
+        assert run.task is not None and not run.task.done()  # the cancel reached only the database
+        await world.runner.reconcile()  # what the runner's worker does at its next heartbeat
+        await asyncio.wait_for(asyncio.gather(run.task, return_exceptions=True), 5)
+        assert run.log.closed  # its stream ended too
+        async with world.uow() as uow:
+            chat = await service.get_chat(uow, world.owner, world.runner, run.chat.conversation_id, run.chat.id)
+        assert chat.status == "canceled"
+    finally:
+        default_registry().remove_provider("statetests")

@@ -17,6 +17,7 @@ import os
 import secrets
 import socket
 import time
+from collections.abc import Awaitable, Callable
 
 from plait.store import Database, new_id
 
@@ -33,6 +34,11 @@ class Presence:
         self.slot: int | None = None
         self._host = _host()
         self._task: asyncio.Task[None] | None = None
+        self._each_beat: list[Callable[[], Awaitable[None]]] = []
+
+    def each_beat(self, chore: Callable[[], Awaitable[None]]) -> None:
+        """Run ``chore`` after every heartbeat: upkeep a process owes the others (a failing chore is logged)."""
+        self._each_beat.append(chore)
 
     async def start(self, *, keep_beating: bool = True) -> None:
         """Claim a slot and rebind the id generator to it; fail what dead workers left running. A short-lived
@@ -83,6 +89,8 @@ class Presence:
                     log.warning("worker slot %s was taken over; claiming another", self.slot)
                     await self._claim()
                 await self.sweep()
+                for chore in self._each_beat:
+                    await chore()
             except Exception:  # a database hiccup must not end the heartbeat for good
                 log.exception("worker heartbeat failed")
 

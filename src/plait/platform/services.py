@@ -103,6 +103,7 @@ class Services:
             instance=presence.instance,
             timeout_seconds=settings.chat_timeout_seconds,
         )
+        presence.each_beat(chats.reconcile)
         return cls(
             settings=settings,
             database=database,

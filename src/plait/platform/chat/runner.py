@@ -126,6 +126,18 @@ class ChatRunner:
             await asyncio.shield(run.task)
         return run.state
 
+    async def reconcile(self) -> None:
+        """Stop the runs of this process whose chat another worker ended (a cancel it received, or a sweep): the
+        database holds the chat's status, and the run, its stream included, follows it within a heartbeat."""
+        running = [chat_id for chat_id, run in self._runs.items() if not run.job.unsaved]
+        if not running:
+            return
+        async with self._database.unit_of_work() as uow:
+            ended = await uow.chats.ended_among(running)
+        for chat_id in ended:
+            log.info("chat %s was ended by another worker; stopping its run", chat_id)
+            self.stop(chat_id)
+
     async def aclose(self) -> None:
         """At shutdown: cancel what still runs; each run records itself as canceled."""
         tasks = [run.task for run in self._runs.values() if run.task is not None]

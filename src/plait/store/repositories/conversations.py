@@ -140,6 +140,11 @@ class ChatRepository(ScopedRepository[Chat]):
         )
         return bool(getattr(await self.session.execute(statement), "rowcount", 0))
 
+    async def ended_among(self, chat_ids: list[str]) -> list[str]:
+        """Which of ``chat_ids`` no longer run (canceled or failed elsewhere): maintenance across workspaces."""
+        query = select(Chat.id).where(Chat.id.in_(chat_ids), Chat.status.not_in(("in_progress", "created")))
+        return list((await self.session.execute(query)).scalars())
+
     async def cancel(self, workspace_id: str, chat_id: str) -> bool:
         """Cancel a chat that has not ended; False when it already had."""
         statement = (

@@ -4,13 +4,14 @@ and times set, so they can be shown before (or without) being saved."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from plait.platform.bot_config import BotConfig
 from plait.platform.conversations import ConversationRecord
 from plait.schema import Message as ChatMessage
 from plait.schema import ToolSpec
-from plait.store import new_id
+from plait.store import UnitOfWork, new_id
 from plait.store.base import now
 from plait.store.tables import Chat, Message
 
@@ -79,3 +80,14 @@ def chat_message(
         created_at=stamp,
         updated_at=stamp,
     )
+
+
+async def insert_rows(uow: UnitOfWork, rows: Sequence[Chat | Message]) -> None:
+    """Insert a chat's new rows (the chat first, when it is among them) with plain INSERTs: a turn's rows are
+    whole once made, so they need none of the ORM's unit of work."""
+    chats = [row for row in rows if isinstance(row, Chat)]
+    messages = [row for row in rows if isinstance(row, Message)]
+    if chats:
+        await uow.chats.insert_new(chats)
+    if messages:
+        await uow.messages.insert_new(messages)

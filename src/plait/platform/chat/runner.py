@@ -31,7 +31,7 @@ from plait.platform.chat.events import (
 )
 from plait.platform.chat.failures import chat_error
 from plait.platform.chat.graph import BOT_GRAPH, Turn
-from plait.platform.chat.jobs import ChatJob, chat_message
+from plait.platform.chat.jobs import ChatJob, chat_message, insert_rows
 from plait.platform.chat.records import ChatState, ChatUsage, MessageRecord, PendingToolCalls
 from plait.platform.chat_knowledge import BotKnowledge
 from plait.platform.chat_prompt import function_call_content
@@ -213,11 +213,9 @@ class ChatRunner:
             async with self._database.unit_of_work() as uow:
                 if unsaved:
                     _apply(job.chat, **chat_fields)
-                    uow.add_new(*unsaved)
                 elif chat_fields:
                     await uow.chats.settle(job.chat.workspace_id, job.chat.id, **chat_fields)
-                if job.auto_save:
-                    uow.add_new(*rows)
+                await insert_rows(uow, [*unsaved, *(rows if job.auto_save else [])])
             job.unsaved = []
 
     async def _pause(self, run: Run, paused: Paused) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from plait.platform.access import Principal
 from plait.platform.bot_config import BotConfig
 from plait.platform.bots import BotRecord, get_bot, published_bot
-from plait.platform.chat.jobs import ChatJob, chat_message, new_chat
+from plait.platform.chat.jobs import ChatJob, chat_message, insert_rows, new_chat
 from plait.platform.chat.records import TERMINAL, ChatState, MessageRecord
 from plait.platform.chat.runner import ChatRunner, Run
 from plait.platform.chat_prompt import DEFAULT_ROUNDS, StoredMessage, to_messages
@@ -64,7 +64,7 @@ async def start_chat(uow: UnitOfWork, principal: Principal, runner: ChatRunner, 
     entered = [_entered(chat, message) for message in request.messages]
     unsaved: list[Chat | Message] = [chat, *(entered if request.auto_save_history else [])]
     if not request.defer:
-        uow.add_new(*unsaved)
+        await insert_rows(uow, unsaved)
         unsaved = []
     job = ChatJob(
         chat=chat,

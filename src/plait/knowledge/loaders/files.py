@@ -78,7 +78,7 @@ def sniff(data: bytes) -> str | None:
     if head.startswith(("{", "[")):
         try:
             json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested too deep to parse
             return "txt"
         return "json"
     return "txt"

@@ -32,8 +32,12 @@ def _rows_to_documents(
         if header is None:
             header = [cell.strip() or f"column {i}" for i, cell in enumerate(cells, start=1)]
             continue
-        names = header + [f"column {i}" for i in range(len(header) + 1, len(cells) + 1)]
-        lines = [f"{name}: {value.strip()}" for name, value in zip(names, cells, strict=False) if value.strip()]
+        # Named cell by cell: copying the header for every row is quadratic when it is 100,000 columns wide.
+        lines = [
+            f"{header[i] if i < len(header) else f'column {i + 1}'}: {value.strip()}"
+            for i, value in enumerate(cells)
+            if value.strip()
+        ]
         where = {"sheet": sheet} if sheet is not None else {}
         documents.append(origin.document("\n".join(lines), sheet or "", number, row=number, **where))
     return documents
@@ -101,7 +105,7 @@ def _json_document(value: Any, origin: Origin, options: ParseOptions, **where: i
 def _load_json(text: str, origin: Origin, where: str = "") -> Any:
     try:
         return json.loads(text)
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, RecursionError) as error:  # RecursionError: "[[[[…" nested too deep
         raise origin.corrupt(f"{where}{error}") from error
 
 

@@ -10,7 +10,24 @@ from plait.knowledge.loaders._common import Origin, ParseOptions, decode_text
 from plait.schema import Document
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+
+
+def _heading(line: str) -> tuple[int, str] | None:
+    """The level and text of an ATX heading line (``## Text ##``), else None. String methods rather than a
+    regex: the lazy text group before optional closing ``#``s rescans a run of spaces from every character
+    before it, so one line of 100,000 spaces took minutes."""
+    marks = line.lstrip(" ")
+    if len(line) - len(marks) > 3:
+        return None
+    rest = marks.lstrip("#")
+    level = len(marks) - len(rest)
+    if not 1 <= level <= 6 or rest[:1] not in ("", " ", "\t"):
+        return None
+    text = rest.strip(" \t")
+    unclosed = text.rstrip("#")
+    if unclosed[-1:] in (" ", "\t"):  # closing #s count only after a space: "# C#" keeps its "#"
+        text = unclosed
+    return level, text.strip()
 
 
 def read_text(data: bytes, origin: Origin) -> str:
@@ -59,15 +76,15 @@ def markdown_sections(text: str) -> list[MarkdownSection]:
             fence = opener.group(1)
             body.append(line)
             continue
-        heading = _HEADING.match(line.rstrip("\n"))
+        heading = _heading(line.rstrip("\n"))
         if heading is None:
             body.append(line)
             continue
         close()
-        level = len(heading.group(1))
+        level, title = heading
         while path and path[-1][0] >= level:
             path.pop()
-        path.append((level, (heading.group(2) or "").strip()))
+        path.append((level, title))
         heading_line, body = line, []
     close()
     return sections

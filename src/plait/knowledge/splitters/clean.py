@@ -7,7 +7,8 @@ import re
 
 _SPACE = "[ \\t\\u00a0\\u3000]"
 _INNER_SPACES = re.compile(f"(?<=\\S){_SPACE}{{2,}}|(?<=\\S)[\\t\\u00a0\\u3000]")
-_TRAILING_SPACES = re.compile(f"{_SPACE}+$", re.MULTILINE)
+# Only from the start of a run: from every space of it, a run that ends mid-line is rescanned to its end.
+_TRAILING_SPACES = re.compile(f"(?<!{_SPACE}){_SPACE}+$", re.MULTILINE)
 _BLANK_LINES = re.compile(r"\n{3,}")
 _STOP = "\\s<>\"'()（），。！？；：、「」"  # a URL also ends at Chinese punctuation
 _URL = re.compile(f"(?<![A-Za-z0-9])(?:https?://|ftp://|www\\.)[^{_STOP}]*[^{_STOP}.,;:!?]", re.IGNORECASE)

@@ -43,9 +43,12 @@ class MarkdownSplitter(BaseSplitter):
         inherited = list(document.metadata.get("heading_path", []))
         for section in markdown_sections(text):
             path = inherited + list(section.heading_path)
-            prefix = " > ".join(path) + "\n\n" if self.prefix_headings and path else ""
+            # A path that long cannot fit half a chunk (a token is rarely over 16 characters); it is not joined
+            # or counted, or one long heading over thousands of short sections is tokenised once per section.
+            too_long = sum(map(len, path)) > 16 * self.chunk_size
+            prefix = " > ".join(path) + "\n\n" if self.prefix_headings and path and not too_long else ""
             budget = self.chunk_size - self.length(prefix)
-            if budget < max(1, self.chunk_size // 2):  # headings too long to repeat in every chunk
+            if too_long or budget < max(1, self.chunk_size // 2):  # headings too long to repeat in every chunk
                 prefix, budget = "", self.chunk_size
             body = section.body if prefix else section.heading_line + section.body
             for chunk in self._recursive.split_text(body, budget) if body.strip() else []:

@@ -123,7 +123,7 @@ def html_to_text(html: str) -> tuple[str, dict[str, Any]]:
     from bs4 import BeautifulSoup
     from bs4.element import Tag
 
-    soup = BeautifulSoup(html, "html.parser")
+    soup = BeautifulSoup(html, "lxml")
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     page = _Page()
     for node, entering in _walk(soup):

@@ -77,6 +77,7 @@ def chat_message(
         content=content,
         content_type=content_type,
         meta_data=meta_data or {},
+        reasoning_content=None,  # set on every row: a turn's messages then share one INSERT (insert_rows)
         created_at=stamp,
         updated_at=stamp,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from plait.store.repositories.base import Page, ScopedRepository
 from plait.store.tables import Chat, Conversation, Message, Section
@@ -19,6 +19,26 @@ class MessagePage:
     first_id: str
     last_id: str
     has_more: bool
+
+
+_CONVERSATION_KEYS = tuple(column.key for column in Conversation.__table__.columns)
+_HISTORY_AT = len(_CONVERSATION_KEYS)  # where a row's message columns start
+_HISTORY = (
+    select(
+        *Conversation.__table__.columns,
+        Message.role,
+        Message.type,
+        Message.content,
+        Message.content_type,
+        Message.meta_data,
+    )
+    .outerjoin(
+        Message, (Message.conversation_id == Conversation.id) & (Message.section_id == Conversation.last_section_id)
+    )
+    .where(Conversation.workspace_id == bindparam("workspace_id"), Conversation.id == bindparam("conversation_id"))
+    .order_by(Message.id.desc())
+    .limit(bindparam("limit"))
+)
 
 
 @dataclass(slots=True)
@@ -39,22 +59,17 @@ class ConversationRepository(ScopedRepository[Conversation]):
         self, workspace_id: str, conversation_id: str, limit: int
     ) -> tuple[Conversation, list[HistoryEntry]] | None:
         """A conversation and the latest ``limit`` messages of its current section, oldest first, in one query
-        (every chat turn reads both); only the columns a bot's context needs. None: no such conversation."""
-        query = (
-            select(Conversation, Message.role, Message.type, Message.content, Message.content_type, Message.meta_data)
-            .outerjoin(
-                Message,
-                (Message.conversation_id == Conversation.id) & (Message.section_id == Conversation.last_section_id),
-            )
-            .where(Conversation.workspace_id == workspace_id, Conversation.id == conversation_id)
-            .order_by(Message.id.desc())
-            .limit(limit)
-        )
-        rows = list(await self.session.execute(query))
+        (every chat turn reads both); only the columns a bot's context needs. None: no such conversation.
+
+        The statement is built once, and its rows are plain columns: the conversation comes back detached,
+        made from the first row, instead of the ORM loading it again from each of up to ``limit`` rows."""
+        params = {"workspace_id": workspace_id, "conversation_id": conversation_id, "limit": limit}
+        rows = list(await self.session.execute(_HISTORY, params))
         if not rows:
             return None
-        history = [HistoryEntry(*row[1:]) for row in reversed(rows) if row[1] is not None]
-        return rows[0][0], history
+        conversation = Conversation(**dict(zip(_CONVERSATION_KEYS, rows[0][:_HISTORY_AT], strict=True)))
+        history = [HistoryEntry(*row[_HISTORY_AT:]) for row in reversed(rows) if row[_HISTORY_AT] is not None]
+        return conversation, history
 
     async def for_bot(
         self, workspace_id: str, bot_id: str, *, page_num: int = 1, page_size: int = 20

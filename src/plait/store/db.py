@@ -46,6 +46,11 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     """An engine for ``database_url``; SQLite connections get the pragmas the platform relies on."""
+    if database_url.startswith("sqlite"):
+        # A session ends its transaction (commit or rollback) before it gives its connection back, and so does
+        # a connection closed with one open: the pool's own reset would be one more ROLLBACK, a thread hop for
+        # aiosqlite, on every unit of work.
+        kwargs.setdefault("pool_reset_on_return", None)
     engine = create_async_engine(database_url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -113,7 +113,7 @@ async def _answer(runner: ChatRunner, run: Run, *, stream: bool, wait: float) ->
     return ok(chat_view(run.state))
 
 
-async def _sse(runner: ChatRunner, run: Run) -> AsyncIterator[str]:
+async def _sse(runner: ChatRunner, run: Run) -> AsyncIterator[bytes]:
     """The run's events as Coze SSE; a client that leaves cancels the run (which saves what it made)."""
     encoder = SseEncoder()
     try:

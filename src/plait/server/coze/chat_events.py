@@ -3,8 +3,9 @@ stream of ``/v3/chat`` (``event:`` and ``data:`` lines only, one-line JSON: what
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+import orjson
 
 from plait.platform.chat.events import (
     ChatCompleted,
@@ -20,12 +21,12 @@ from plait.platform.chat.events import (
 from plait.platform.chat.records import ChatState, MessageRecord
 from plait.schema import ToolCall
 
-_CHAT_EVENTS: dict[type[Any], str] = {
-    ChatCreated: "conversation.chat.created",
-    ChatInProgress: "conversation.chat.in_progress",
-    ChatCompleted: "conversation.chat.completed",
-    ChatFailed: "conversation.chat.failed",
-    ChatRequiresAction: "conversation.chat.requires_action",
+_CHAT_EVENTS: dict[type[Any], bytes] = {
+    ChatCreated: b"conversation.chat.created",
+    ChatInProgress: b"conversation.chat.in_progress",
+    ChatCompleted: b"conversation.chat.completed",
+    ChatFailed: b"conversation.chat.failed",
+    ChatRequiresAction: b"conversation.chat.requires_action",
 }
 
 
@@ -81,16 +82,18 @@ class SseEncoder:
     def __init__(self) -> None:
         self._answer: tuple[MessageRecord, dict[str, Any]] | None = None
 
-    def encode(self, event: RunEvent) -> str:
+    def encode(self, event: RunEvent) -> bytes:
+        """One SSE event as UTF-8 bytes (what the response sends): orjson writes compact one-line JSON, non-ASCII
+        characters as they are, several times faster than ``json.dumps`` on the per-delta path."""
         if isinstance(event, RunEnded):
-            return 'event: done\ndata: "[DONE]"\n\n'
+            return b'event: done\ndata: "[DONE]"\n\n'
         if isinstance(event, MessageDelta):
-            kind, data = "conversation.message.delta", self._delta(event)
+            kind, data = b"conversation.message.delta", self._delta(event)
         elif isinstance(event, MessageCompleted):
-            kind, data = "conversation.message.completed", message_view(event.message)
+            kind, data = b"conversation.message.completed", message_view(event.message)
         else:
             kind, data = _CHAT_EVENTS[type(event)], chat_view(event.chat)
-        return f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"
+        return b"event: " + kind + b"\ndata: " + orjson.dumps(data) + b"\n\n"
 
     def _delta(self, delta: MessageDelta) -> dict[str, Any]:
         if self._answer is None or self._answer[0] is not delta.message:

@@ -6,18 +6,8 @@ import asyncio
 import uuid
 from collections.abc import Callable, Iterator
 
-import asyncpg  # type: ignore[import-untyped]
 import pytest
-
-PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-async def _admin(statement: str) -> None:
-    connection = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
+from pg_admin import admin_sql
 
 
 @pytest.fixture(scope="session")
@@ -27,10 +17,10 @@ def new_pg_database() -> Iterator[Callable[[], str]]:
 
     def make() -> str:
         name = f"plait_test_{uuid.uuid4().hex[:12]}"
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+        asyncio.run(admin_sql(f'CREATE DATABASE "{name}"'))
         created.append(name)
         return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
 
     yield make
     for name in created:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -4,40 +4,20 @@ made the way an admin makes them: through ``plait keys create``."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg  # type: ignore[import-untyped]
 import pytest
 import uvicorn
 from cozepy import Coze
-from server_harness import Running, run_cli
+from pg_admin import admin_sql
+from server_harness import MAX_BODY, MAX_UPLOAD, Running, free_port, run_cli
 
 from plait.server import create_app
 from plait.settings import Settings
-
-PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
-MAX_BODY = 64 * 1024
-MAX_UPLOAD = 200 * 1024  # above MAX_BODY: uploads have their own limit
-
-
-async def _admin(statement: str) -> None:
-    connection = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -46,7 +26,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     database = None
     if request.param == "postgresql":
         database = f"plait_test_{uuid.uuid4().hex[:12]}"
-        asyncio.run(_admin(f'CREATE DATABASE "{database}"'))
+        asyncio.run(admin_sql(f'CREATE DATABASE "{database}"'))
         env["PLAIT_DATABASE_URL"] = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{database}"
     settings = Settings.load(
         data_dir=Path(env["PLAIT_DATA_DIR"]),
@@ -56,7 +36,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         auth_cache_seconds=0,  # a revoked key fails at once (test_server_process covers the cache)
         max_upload_bytes=MAX_UPLOAD,
     )
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None, lifespan="on")
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
@@ -77,7 +57,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         uv.should_exit = True
         thread.join(timeout=30)
         if database:
-            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            asyncio.run(admin_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -9,6 +10,16 @@ from cozepy import Coze, SyncHTTPClient, TokenAuth
 from typer.testing import CliRunner
 
 from plait.cli import app as cli
+
+MAX_BODY = 64 * 1024  # the test servers' body limit
+MAX_UPLOAD = 200 * 1024  # above MAX_BODY: uploads have their own limit
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 @dataclass(slots=True)

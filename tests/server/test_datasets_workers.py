@@ -25,7 +25,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import _admin, _free_port
 from cozepy import (
     ChatStatus,
     Coze,
@@ -37,6 +36,8 @@ from cozepy import (
     SyncHTTPClient,
     TokenAuth,
 )
+from pg_admin import admin_sql
+from server_harness import free_port
 from sqlalchemy import func, select
 
 from plait.store import UnitOfWork, create_engine, session_factory
@@ -65,7 +66,7 @@ class Pair:
 
 
 def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [PLAIT, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
@@ -98,8 +99,8 @@ def pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         role = "postgres"
         if request.param == "postgresql-no-pgvector":  # not a superuser: may not create the extension
             role = f"plait_role_{uuid.uuid4().hex[:8]}"
-            asyncio.run(_admin(f'CREATE ROLE "{role}" LOGIN'))
-        asyncio.run(_admin(f'CREATE DATABASE "{database}" OWNER "{role}"'))
+            asyncio.run(admin_sql(f'CREATE ROLE "{role}" LOGIN'))
+        asyncio.run(admin_sql(f'CREATE DATABASE "{database}" OWNER "{role}"'))
         common["PLAIT_DATABASE_URL"] = PG.format(role=role, database=database)
     envs = [
         {**common, "PLAIT_DATA_DIR": shared if database is None else str(tmp_path_factory.mktemp(f"host{n}"))}
@@ -125,9 +126,9 @@ def pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
             process.terminate()
             errors.append(process.communicate(timeout=30)[1])
         if database:
-            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            asyncio.run(admin_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         if role and role != "postgres":
-            asyncio.run(_admin(f'DROP ROLE IF EXISTS "{role}"'))
+            asyncio.run(admin_sql(f'DROP ROLE IF EXISTS "{role}"'))
     for stderr in errors:
         assert b"Traceback" not in stderr, stderr.decode()
         # the fallback is said at start, with how to get pgvector

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import MAX_BODY
 from cozepy import Coze, CozeAPIError
 from cozepy.datasets import DocumentProgress
 from cozepy.datasets.documents import (
@@ -26,7 +25,7 @@ from cozepy.datasets.documents import (
     DocumentSourceInfo,
     DocumentUpdateRule,
 )
-from server_harness import Running
+from server_harness import MAX_BODY, Running
 from sqlalchemy import func, select
 
 from plait.platform.dataset_indexes import INTERRUPTED, DatasetIndexes

@@ -7,8 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import MAX_BODY
-from server_harness import Running, run_cli
+from server_harness import MAX_BODY, Running, run_cli
 
 
 @pytest.fixture(scope="module")

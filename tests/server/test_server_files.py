@@ -8,9 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import MAX_BODY, MAX_UPLOAD
 from cozepy import Coze, CozeAPIError, File
-from server_harness import Running
+from server_harness import MAX_BODY, MAX_UPLOAD, Running
 
 
 @pytest.fixture

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import _admin, _free_port
 from cozepy import ChatEventType, ChatStatus, Coze, Message, SyncHTTPClient, TokenAuth
+from pg_admin import admin_sql
+from server_harness import free_port
 
 PLAIT = str(Path(sys.executable).with_name("plait"))
 
@@ -87,9 +88,9 @@ def test_a_chat_of_a_killed_server_is_failed_at_the_next_start(
     name = None
     if database == "postgresql":
         name = f"plait_kill_{uuid.uuid4().hex[:12]}"
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+        asyncio.run(admin_sql(f'CREATE DATABASE "{name}"'))
         env["PLAIT_DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:5432/{name}"
-    port = _free_port()
+    port = free_port()
     server = _serve(env, port)
     try:
         _cli(
@@ -124,4 +125,4 @@ def test_a_chat_of_a_killed_server_is_failed_at_the_next_start(
         server.kill()
         server.wait(timeout=30)
         if name:
-            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            asyncio.run(admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

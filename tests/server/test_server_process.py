@@ -16,8 +16,9 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-from conftest import _admin, _free_port
 from cozepy import ChatEventType, ChatStatus, Coze, Message, SyncHTTPClient, TokenAuth
+from pg_admin import admin_sql
+from server_harness import free_port
 
 PLAIT = str(Path(sys.executable).with_name("plait"))
 
@@ -30,9 +31,9 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     database = None
     if request.param == "postgresql":
         database = f"plait_serve_{uuid.uuid4().hex[:12]}"
-        asyncio.run(_admin(f'CREATE DATABASE "{database}"'))
+        asyncio.run(admin_sql(f'CREATE DATABASE "{database}"'))
         env["PLAIT_DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:5432/{database}"
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [PLAIT, "serve", "--port", str(port), "--workers", "2"],
         env=env,
@@ -57,7 +58,7 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         process.terminate()
         _, errors = process.communicate(timeout=30)
         if database:
-            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            asyncio.run(admin_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
     assert b"Traceback" not in errors, errors.decode()
 
 

@@ -15,7 +15,8 @@ from plait.platform.services import Services as ServicesType
 from plait.platform.unit_of_work import UnitOfWork, now
 
 
-def _services(request: Request) -> ServicesType:
+async def _services(request: Request) -> ServicesType:
+    """Async, though it awaits nothing: FastAPI runs a plain function dependency in a worker thread."""
     services: ServicesType = request.app.state.services
     return services
 

@@ -19,7 +19,7 @@ from plait.platform.chat.events import (
     RunEvent,
 )
 from plait.platform.chat.records import ChatState, MessageRecord
-from plait.schema import ToolCall
+from plait.server.tool_calls import tool_call_view
 
 _CHAT_EVENTS: dict[type[Any], bytes] = {
     ChatCreated: b"conversation.chat.created",
@@ -69,11 +69,6 @@ def message_view(message: MessageRecord) -> dict[str, Any]:
         "updated_at": message.updated_at,
         "reasoning_content": message.reasoning_content,
     }
-
-
-def tool_call_view(call: ToolCall) -> dict[str, Any]:
-    """A tool call as Coze's ``required_action`` and OpenAI's ``tool_calls`` both show it."""
-    return {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
 
 
 class SseEncoder:

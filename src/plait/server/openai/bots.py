@@ -15,9 +15,10 @@ from plait.platform.chat.runner import ChatRunner, Run
 from plait.platform.chat.service import BOT_PREFIX
 from plait.platform.unit_of_work import UnitOfWork
 from plait.schema import Message
-from plait.server.openai.encoding import DONE, Frame, tool_call_view
+from plait.server.openai.encoding import DONE, Frame
 from plait.server.openai.errors import OpenAIError, model_not_found
 from plait.server.openai.schemas import ChatCompletionRequest
+from plait.server.tool_calls import tool_call_view
 
 
 def is_bot(model: str) -> bool:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from plait.schema import Message, ToolCall, Usage
+from plait.schema import Message, Usage
+from plait.server.tool_calls import tool_call_view
 
 DONE = "data: [DONE]\n\n"
 
@@ -24,10 +25,6 @@ def usage_view(usage: Usage | None) -> dict[str, Any] | None:
         "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
         "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
     }
-
-
-def tool_call_view(call: ToolCall) -> dict[str, Any]:
-    return {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
 
 
 def completion(completion_id: str, created: int, model: str, reply: Message) -> dict[str, Any]:

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import pytest
+from agent_tools import Adder
 
 from plait.agents import AgentError, AnswerDelta, Answered, Paused, ReactAgent, ToolCallsMade, ToolResult
 from plait.agents.react import AgentEvent
 from plait.models.scripted import ScriptedChatModel
 from plait.schema import Message, ToolSpec
-
-
-class Adder:
-    spec = ToolSpec(
-        name="add",
-        description="Add two numbers",
-        parameters={"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}},
-    )
-
-    async def call(self, arguments: Mapping[str, Any]) -> Any:
-        return {"sum": arguments["a"] + arguments["b"]}
 
 
 async def _events(agent: ReactAgent, text: str = "hi") -> list[AgentEvent]:
@@ -64,16 +51,26 @@ async def test_tool_failures_and_bad_arguments_go_back_to_the_model() -> None:
     events = await _events(ReactAgent(model, tools=[Adder()]))
     results = [e for e in events if isinstance(e, ToolResult)]
     assert [r.error for r in results] == [True, True]
-    assert "invalid arguments" in results[0].output and "add failed" in results[1].output
+    assert "invalid arguments (not JSON" in results[0].output and "add failed: 'b'" in results[1].output
     assert isinstance(events[-1], Answered)
 
 
-async def test_unknown_tools_and_endless_loops_are_errors() -> None:
-    with pytest.raises(AgentError, match="unknown tools: nope"):
-        await _events(ReactAgent(ScriptedChatModel([ScriptedChatModel.tool_call("nope", {})]), tools=[Adder()]))
+async def test_an_unknown_tool_is_told_to_the_model_which_recovers() -> None:
+    model = ScriptedChatModel([ScriptedChatModel.tool_call("nope", {}, call_id="c1"), "sorry"])
+    events = await _events(ReactAgent(model, tools=[Adder()], client_tools=[ToolSpec(name="locate")]))
+    result = events[1]
+    assert isinstance(result, ToolResult) and result.error
+    assert result.output == "error: there is no tool named 'nope'; the tools are: add, locate"
+    told = model.calls[1][-1]
+    assert (told.role, told.tool_call_id, told.text) == ("tool", "c1", result.output)
+    assert isinstance(events[-1], Answered) and events[-1].message.text == "sorry"
+
+
+async def test_a_model_that_never_answers_stops_at_max_steps() -> None:
     looping = ScriptedChatModel([ScriptedChatModel.tool_call("add", {"a": 1, "b": 1})], loop=True)
     with pytest.raises(AgentError, match="no answer after 3 model calls"):
         await _events(ReactAgent(looping, tools=[Adder()], max_steps=3))
+    assert len(looping.calls) == 3
 
 
 def test_tool_names_must_be_unique() -> None:
@@ -81,6 +78,14 @@ def test_tool_names_must_be_unique() -> None:
         ReactAgent(ScriptedChatModel(), tools=[Adder()], client_tools=[ToolSpec(name="add")])
     with pytest.raises(ValueError, match="max_steps"):
         ReactAgent(ScriptedChatModel(), max_steps=0)
+    with pytest.raises(ValueError, match="max_concurrency"):
+        ReactAgent(ScriptedChatModel(), max_concurrency=0)
+    with pytest.raises(ValueError, match="tool_timeout"):
+        ReactAgent(ScriptedChatModel(), tool_timeout=0)
+    with pytest.raises(ValueError, match="does not hold: locate"):
+        ReactAgent(
+            ScriptedChatModel(), tools=[Adder()], client_tools=[ToolSpec(name="locate")], approve_before={"locate"}
+        )
 
 
 async def test_scripted_tools_model_calls_on_request_and_answers_with_outputs() -> None:

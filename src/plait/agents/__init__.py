@@ -1,6 +1,7 @@
 """Agents built on the components: a ReAct loop over a chat model and tools."""
 
 from plait.agents.react import (
+    APPROVED,
     AgentError,
     AgentEvent,
     AnswerDelta,
@@ -9,9 +10,14 @@ from plait.agents.react import (
     ReactAgent,
     ToolCallsMade,
     ToolResult,
+    approval,
+    is_approval,
+    rejection,
+    transcript,
 )
 
 __all__ = [
+    "APPROVED",
     "AgentError",
     "AgentEvent",
     "AnswerDelta",
@@ -20,4 +26,8 @@ __all__ = [
     "ReactAgent",
     "ToolCallsMade",
     "ToolResult",
+    "approval",
+    "is_approval",
+    "rejection",
+    "transcript",
 ]

@@ -53,17 +53,21 @@ class ChatUsage:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PendingToolCalls:
-    """A run paused for the client's tool outputs, and what its resumption needs besides the stored history."""
+    """A run paused for the client's tool outputs, and what its resumption needs besides the stored history.
+    ``approvals`` are the ids of calls to the bot's own tools that wait for the caller's decision: their
+    "output" is ``{"approved": true}`` to run them, anything else refuses them (and the model reads it)."""
 
     calls: tuple[ToolCall, ...]
     custom_variables: dict[str, str] = field(default_factory=dict)
     history_saved: bool = True  # False: the run kept no context to resume from
+    approvals: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
             "tool_calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in self.calls],
             "custom_variables": self.custom_variables,
             "history_saved": self.history_saved,
+            "approvals": list(self.approvals),
         }
 
     @classmethod
@@ -73,6 +77,7 @@ class PendingToolCalls:
             calls=calls,
             custom_variables=dict(data.get("custom_variables") or {}),
             history_saved=bool(data.get("history_saved", True)),
+            approvals=tuple(data.get("approvals") or ()),
         )
 
 

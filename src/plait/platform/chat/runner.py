@@ -224,7 +224,10 @@ class ChatRunner:
 
     async def _pause(self, run: Run, paused: Paused) -> None:
         pending = PendingToolCalls(
-            calls=tuple(paused.calls), custom_variables=run.job.custom_variables, history_saved=run.job.auto_save
+            calls=tuple(paused.calls),
+            custom_variables=run.job.custom_variables,
+            history_saved=run.job.auto_save,
+            approvals=tuple(call.id for call in paused.approvals),
         )
         fields = {"status": "requires_action", "required_action": pending.to_json(), "usage": _usage(paused.usage)}
         await self._save(run.job, [], **fields)

@@ -8,7 +8,8 @@ import ipaddress
 import pytest
 
 from plait.knowledge.errors import SourceNotAllowed
-from plait.knowledge.loaders.url import UrlLoader, is_public
+from plait.knowledge.loaders.url import UrlLoader
+from plait.tools.net_guard import is_public
 
 REFUSED = {
     "10.1.2.3": "private",
@@ -57,7 +58,7 @@ PUBLIC = ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8", "64:ff
 def test_non_public_addresses_are_refused(address: str) -> None:
     ip = ipaddress.ip_address(address)
     assert not is_public(ip)
-    assert not UrlLoader()._allowed(ip)
+    assert not UrlLoader().guard.allows(ip)
 
 
 @pytest.mark.parametrize("address", PUBLIC)
@@ -67,11 +68,11 @@ def test_public_addresses_pass(address: str) -> None:
 
 def test_an_explicitly_allowed_network_still_passes() -> None:
     loader = UrlLoader(allowed_networks=["10.0.0.0/8", "64:ff9b::/96"])
-    assert loader._allowed(ipaddress.ip_address("10.1.2.3"))
-    assert loader._allowed(ipaddress.ip_address("::ffff:10.1.2.3"))  # the mapped form of an allowed address
-    assert loader._allowed(ipaddress.ip_address("64:ff9b::7f00:1"))
-    assert not loader._allowed(ipaddress.ip_address("2002:a00:1::1"))  # only what is listed
-    assert UrlLoader(allow_private=True)._allowed(ipaddress.ip_address("fec0::1"))
+    assert loader.guard.allows(ipaddress.ip_address("10.1.2.3"))
+    assert loader.guard.allows(ipaddress.ip_address("::ffff:10.1.2.3"))  # the mapped form of an allowed address
+    assert loader.guard.allows(ipaddress.ip_address("64:ff9b::7f00:1"))
+    assert not loader.guard.allows(ipaddress.ip_address("2002:a00:1::1"))  # only what is listed
+    assert UrlLoader(allow_private=True).guard.allows(ipaddress.ip_address("fec0::1"))
 
 
 @pytest.mark.parametrize("host", ["[64:ff9b::7f00:1]", "[2002:7f00:1::1]", "[::127.0.0.1]", "[fec0::1]", "100.64.0.1"])

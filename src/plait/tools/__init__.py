@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from plait.tools.errors import BlockedAddress as BlockedAddress
     from plait.tools.errors import InvalidArguments as InvalidArguments
+    from plait.tools.errors import InvalidOpenAPI as InvalidOpenAPI
     from plait.tools.errors import NetworkError as NetworkError
     from plait.tools.errors import ToolError as ToolError
     from plait.tools.errors import ToolTimeout as ToolTimeout
@@ -24,10 +25,15 @@ if TYPE_CHECKING:
     from plait.tools.http_request import HttpResult as HttpResult
     from plait.tools.http_request import http_request_tool as http_request_tool
     from plait.tools.net_guard import NetGuard as NetGuard
+    from plait.tools.openapi import OpenAPIPlugin as OpenAPIPlugin
+    from plait.tools.openapi import OpenAPITool as OpenAPITool
+    from plait.tools.openapi import PluginAuth as PluginAuth
+    from plait.tools.openapi import PluginConfig as PluginConfig
 
 _EXPORTS = {
     "BlockedAddress": "plait.tools.errors",
     "InvalidArguments": "plait.tools.errors",
+    "InvalidOpenAPI": "plait.tools.errors",
     "NetworkError": "plait.tools.errors",
     "ToolError": "plait.tools.errors",
     "ToolTimeout": "plait.tools.errors",
@@ -39,6 +45,10 @@ _EXPORTS = {
     "HttpResult": "plait.tools.http_request",
     "http_request_tool": "plait.tools.http_request",
     "NetGuard": "plait.tools.net_guard",
+    "OpenAPIPlugin": "plait.tools.openapi",
+    "OpenAPITool": "plait.tools.openapi",
+    "PluginAuth": "plait.tools.openapi",
+    "PluginConfig": "plait.tools.openapi",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -86,14 +86,15 @@ async def fetch(
         raise ToolTimeout(f"{method} {url}: no complete response within {limits.timeout:g}s") from error
 
 
+def wire_text(value: Any) -> str:
+    """A value as a URL or header carries it: booleans and null in JSON's spelling (``true``, not ``True``)."""
+    return jsonlib.dumps(value) if isinstance(value, bool) or value is None else str(value)
+
+
 def _query(query: Mapping[str, Any]) -> dict[str, str | list[str]]:
-    """Query values as a URL carries them: booleans in JSON's spelling, lists as repeated keys."""
-
-    def text(value: Any) -> str:
-        return jsonlib.dumps(value) if isinstance(value, bool) or value is None else str(value)
-
+    """Lists become repeated keys."""
     return {
-        key: [text(item) for item in value] if isinstance(value, list | tuple) else text(value)
+        key: [wire_text(item) for item in value] if isinstance(value, list | tuple) else wire_text(value)
         for key, value in query.items()
     }
 

@@ -9,7 +9,8 @@ from fastapi.responses import StreamingResponse
 
 from plait.platform import NotFound, Principal
 from plait.platform.chat import service
-from plait.platform.chat.events import ChatCompleted, ChatFailed, ChatRequiresAction, MessageCompleted, MessageDelta
+from plait.platform.chat.events import ChatCompleted, ChatFailed, ChatRequiresAction, MessageDelta
+from plait.platform.chat.outcome import outcome_of
 from plait.platform.chat.records import ChatState
 from plait.platform.chat.runner import ChatRunner, Run
 from plait.platform.chat.service import BOT_PREFIX
@@ -44,16 +45,13 @@ async def bot_completion(
 
 def reply_of(run: Run) -> Message:
     """The run's outcome as one assistant message: the answer, or the client tool calls it waits for."""
-    text, reasoning = "", ""
-    for event in run.log.events:
-        if isinstance(event, MessageCompleted) and event.message.type == "answer":
-            text, reasoning = event.message.content, event.message.reasoning_content
-        elif isinstance(event, ChatFailed):
-            raise _failed(event.chat)
-    state = run.state
+    outcome = outcome_of(run)
+    if outcome.failure is not None:
+        raise _failed(outcome.failure)
+    state = outcome.state
     calls = list(state.pending.calls) if state.pending is not None else []
-    message = Message.assistant(text, tool_calls=calls)
-    message.reasoning = reasoning
+    message = Message.assistant(outcome.answer, tool_calls=calls)
+    message.reasoning = outcome.reasoning
     message.usage = state.usage.to_usage()
     message.finish_reason = "tool_calls" if calls else "stop"
     return message

@@ -17,7 +17,9 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, ClassVar
 
+import orjson
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -39,6 +41,7 @@ from plait.store.repositories import (
     WorkerRepository,
     WorkspaceRepository,
 )
+from plait.store.sqlite_loop import LoopConnection, loop_connector
 
 log = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -48,21 +51,35 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     """An engine for ``database_url``; SQLite connections get the pragmas the platform relies on."""
     if database_url.startswith("sqlite"):
         # A session ends its transaction (commit or rollback) before it gives its connection back, and so does
-        # a connection closed with one open: the pool's own reset would be one more ROLLBACK, a thread hop for
-        # aiosqlite, on every unit of work.
+        # a connection closed with one open: the pool's own reset would be one more ROLLBACK on every unit of
+        # work.
         kwargs.setdefault("pool_reset_on_return", None)
+        # Statements run on the loop's thread (see sqlite_loop), which waits for other processes' write locks
+        # without SQLite's busy handler.
+        database = make_url(database_url).database or ":memory:"
+        kwargs.setdefault("async_creator", loop_connector(database, busy_seconds=SQLITE_BUSY_TIMEOUT_MS / 1000))
+    kwargs.setdefault("json_serializer", _json_dumps)
+    kwargs.setdefault("json_deserializer", orjson.loads)
     engine = create_async_engine(database_url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
 
 
+def _json_dumps(value: Any) -> str:
+    """JSON columns through orjson: a chat turn reads and writes a few dozen of them."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Cascading deletes need foreign keys, which SQLite leaves off per connection; WAL lets readers run while
-    # a chat writes, and the busy timeout makes a second writer wait instead of failing at once.
+    # a chat writes, and a second writer waits instead of failing at once: in sqlite_loop's retries for the
+    # loop's connections, in SQLite's busy handler for others. synchronous=NORMAL: in WAL mode a commit survives
+    # a crash of the process (kill -9 included); only an OS crash or power cut may lose the last commits.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    busy_ms = 0 if isinstance(dbapi_connection.driver_connection, LoopConnection) else SQLITE_BUSY_TIMEOUT_MS
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()

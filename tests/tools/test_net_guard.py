@@ -113,6 +113,14 @@ def test_every_ipv6_form_of_an_ipv4_address_gets_its_verdict(address: ipaddress.
         assert not is_public(sixtofour)
 
 
+async def test_check_takes_a_url_string_and_returns_the_addresses() -> None:
+    assert await NetGuard(allowed_networks=["10.0.0.0/8"]).check("http://10.1.2.3:8080/x") == [
+        ipaddress.ip_address("10.1.2.3")
+    ]
+    with pytest.raises(BlockedAddress, match=r"169\.254\.169\.254, which is a link-local address"):
+        await NetGuard().check("http://169.254.169.254/latest")
+
+
 def test_allowed_networks_and_internal_switch() -> None:
     loopback = ipaddress.ip_address("127.0.0.1")
     assert not NetGuard().allows(loopback)

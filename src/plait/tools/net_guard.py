@@ -106,8 +106,9 @@ class NetGuard:
             address = address.ipv4_mapped
         return self.allow_internal or is_public(address) or any(address in n for n in self.allowed_networks)
 
-    async def check(self, url: httpx.URL, where: str | None = None) -> list[IPAddress]:
+    async def check(self, url: str | httpx.URL, where: str | None = None) -> list[IPAddress]:
         """The addresses ``url`` resolves to, all of them allowed, or BlockedAddress naming ``where``."""
+        url = parse_url(url)
         where = where or str(url)
         if url.scheme not in ("http", "https"):
             raise BlockedAddress(where, url.host, f"only http and https URLs can be fetched, not {url.scheme!r}")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -233,3 +235,12 @@ async def test_a_read_timeout_is_typed(base: str) -> None:
     with pytest.raises(ToolTimeout, match="slow: timed out"):
         async with guarded_client(0.2) as client, LOCAL.open(client, "GET", f"{base}/slow") as response:
             await response.aread()
+
+
+@pytest.mark.parametrize("first", ["plait.knowledge", "plait.tools"])
+def test_the_tools_package_and_the_knowledge_engine_import_in_either_order(first: str) -> None:
+    """The URL loader imports the guard and knowledge_search imports the engine: the package loads lazily."""
+    other = "plait.tools" if first == "plait.knowledge" else "plait.knowledge"
+    code = f"import {first}, {other}, plait.tools as t\nfor name in t.__all__: getattr(t, name)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr

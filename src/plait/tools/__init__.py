@@ -11,6 +11,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from plait.tools.calculator import CalculationError as CalculationError
+    from plait.tools.calculator import Calculator as Calculator
+    from plait.tools.clock import Clock as Clock
+    from plait.tools.code_runner import CodeResult as CodeResult
+    from plait.tools.code_runner import CodeRunner as CodeRunner
+    from plait.tools.code_runner import SandboxError as SandboxError
     from plait.tools.errors import BlockedAddress as BlockedAddress
     from plait.tools.errors import InvalidArguments as InvalidArguments
     from plait.tools.errors import InvalidOpenAPI as InvalidOpenAPI
@@ -24,6 +30,13 @@ if TYPE_CHECKING:
     from plait.tools.http_request import HttpLimits as HttpLimits
     from plait.tools.http_request import HttpResult as HttpResult
     from plait.tools.http_request import http_request_tool as http_request_tool
+    from plait.tools.knowledge_search import KnowledgeSearch as KnowledgeSearch
+    from plait.tools.mcp_client import HttpServer as HttpServer
+    from plait.tools.mcp_client import McpServerError as McpServerError
+    from plait.tools.mcp_client import McpTool as McpTool
+    from plait.tools.mcp_client import McpToolFailed as McpToolFailed
+    from plait.tools.mcp_client import McpToolSource as McpToolSource
+    from plait.tools.mcp_client import StdioServer as StdioServer
     from plait.tools.net_guard import NetGuard as NetGuard
     from plait.tools.openapi import OpenAPIPlugin as OpenAPIPlugin
     from plait.tools.openapi import OpenAPITool as OpenAPITool
@@ -31,6 +44,19 @@ if TYPE_CHECKING:
     from plait.tools.openapi import PluginConfig as PluginConfig
 
 _EXPORTS = {
+    "CalculationError": "plait.tools.calculator",
+    "Calculator": "plait.tools.calculator",
+    "Clock": "plait.tools.clock",
+    "CodeResult": "plait.tools.code_runner",
+    "CodeRunner": "plait.tools.code_runner",
+    "SandboxError": "plait.tools.code_runner",
+    "KnowledgeSearch": "plait.tools.knowledge_search",
+    "HttpServer": "plait.tools.mcp_client",
+    "McpServerError": "plait.tools.mcp_client",
+    "McpTool": "plait.tools.mcp_client",
+    "McpToolFailed": "plait.tools.mcp_client",
+    "McpToolSource": "plait.tools.mcp_client",
+    "StdioServer": "plait.tools.mcp_client",
     "BlockedAddress": "plait.tools.errors",
     "InvalidArguments": "plait.tools.errors",
     "InvalidOpenAPI": "plait.tools.errors",

@@ -93,12 +93,20 @@ class EventLog:
 
     async def follow(self) -> AsyncIterator[RunEvent]:
         """Every event from the first, waiting for new ones, until `RunEnded`."""
+        async for batch in self.batches():
+            for event in batch:
+                yield event
+
+    async def batches(self) -> AsyncIterator[list[RunEvent]]:
+        """What `follow` yields, in lists of what arrived since the last list: a stream that falls behind (many
+        runs on one loop) sends one chunk for many events instead of a write through every middleware each."""
         index = 0
         while True:
-            while index < len(self.events):
-                event = self.events[index]
-                index += 1
-                yield event
-                if isinstance(event, RunEnded):
-                    return
-            await self._appended.wait()
+            if index == len(self.events):
+                await self._appended.wait()
+                continue
+            batch = self.events[index:]
+            index += len(batch)
+            yield batch
+            if isinstance(batch[-1], RunEnded):
+                return

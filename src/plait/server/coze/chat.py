@@ -117,8 +117,8 @@ async def _sse(runner: ChatRunner, run: Run) -> AsyncIterator[bytes]:
     """The run's events as Coze SSE; a client that leaves cancels the run (which saves what it made)."""
     encoder = SseEncoder()
     try:
-        async for event in run.log.follow():
-            yield encoder.encode(event)
+        async for batch in run.log.batches():
+            yield b"".join(encoder.encode(event) for event in batch)
     finally:
         if not run.log.closed:
             runner.stop(run.chat.id)

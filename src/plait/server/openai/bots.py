@@ -9,7 +9,7 @@ from fastapi.responses import StreamingResponse
 
 from plait.platform import NotFound, Principal
 from plait.platform.chat import service
-from plait.platform.chat.events import ChatCompleted, ChatFailed, ChatRequiresAction, MessageDelta
+from plait.platform.chat.events import ChatCompleted, ChatFailed, ChatRequiresAction, MessageDelta, RunEvent
 from plait.platform.chat.outcome import outcome_of
 from plait.platform.chat.records import ChatState
 from plait.platform.chat.runner import ChatRunner, Run
@@ -60,22 +60,26 @@ def reply_of(run: Run) -> Message:
 async def _sse(runner: ChatRunner, run: Run, frame: Frame, *, include_usage: bool) -> AsyncIterator[str]:
     try:
         yield frame.opening()
-        async for event in run.log.follow():
-            if isinstance(event, MessageDelta):
-                delta = {"content": event.text} if event.text else {}
-                if event.reasoning:
-                    delta["reasoning_content"] = event.reasoning
-                if delta:
-                    yield frame.chunk(delta)
-            elif isinstance(event, ChatFailed):
-                yield frame.event(_failed(event.chat).body())
-            elif isinstance(event, ChatCompleted | ChatRequiresAction):
-                for chunk in _closing(event.chat, frame, include_usage=include_usage):
-                    yield chunk
+        async for batch in run.log.batches():
+            yield "".join(chunk for event in batch for chunk in _chunks(event, frame, include_usage=include_usage))
     finally:
         if not run.log.closed:
             runner.stop(run.chat.id)
     yield DONE
+
+
+def _chunks(event: RunEvent, frame: Frame, *, include_usage: bool) -> list[str]:
+    """An event's OpenAI chunks: a delta's text, the closing chunks, or the error; nothing for the rest."""
+    if isinstance(event, MessageDelta):
+        delta = {"content": event.text} if event.text else {}
+        if event.reasoning:
+            delta["reasoning_content"] = event.reasoning
+        return [frame.chunk(delta)] if delta else []
+    if isinstance(event, ChatFailed):
+        return [frame.event(_failed(event.chat).body())]
+    if isinstance(event, ChatCompleted | ChatRequiresAction):
+        return _closing(event.chat, frame, include_usage=include_usage)
+    return []
 
 
 def _closing(chat: ChatState, frame: Frame, *, include_usage: bool) -> list[str]:

@@ -36,6 +36,7 @@ from plait.store.repositories import (
     FileRepository,
     MessageRepository,
     ModelConfigRepository,
+    PluginRepository,
     SectionRepository,
     UserRepository,
     WorkerRepository,
@@ -202,6 +203,7 @@ class UnitOfWork:
         self.documents = DocumentRepository(session)
         self.chunks = ChunkRepository(session)
         self.workers = WorkerRepository(session)
+        self.plugins = PluginRepository(session)
         return self
 
     async def __aexit__(

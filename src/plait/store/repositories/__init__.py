@@ -23,6 +23,7 @@ from plait.store.repositories.conversations import (
     MessageRepository,
     SectionRepository,
 )
+from plait.store.repositories.plugins import PluginRepository
 from plait.store.repositories.workers import SlotsExhausted, WorkerRepository
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "MessageRepository",
     "ModelConfigRepository",
     "Page",
+    "PluginRepository",
     "ScopedRepository",
     "SectionRepository",
     "SlotsExhausted",

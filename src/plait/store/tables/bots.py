@@ -36,6 +36,7 @@ class Bot(Base):
     workflows: Mapped[JsonList]
     variables: Mapped[JsonList]
     tools: Mapped[JsonList]  # client-side function specs: the client runs them (chat status requires_action)
+    approve_before: Mapped[JsonList]  # names of plugin tools whose calls wait for the caller's approval
     suggest_reply: Mapped[Json]
     published_version: Mapped[str | None] = mapped_column(String(32))  # the latest; None: never published
     published_at: Mapped[OptionalTimestamp]

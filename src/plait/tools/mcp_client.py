@@ -130,6 +130,8 @@ class _Connection:
         if task is None:
             return
         if not task.done():
+            if not self._ready.is_set():  # still opening: it would only see the stop once the handshake is done
+                task.cancel()
             done, _ = await asyncio.wait({task}, timeout=CLOSE_SECONDS)
             if not done:
                 task.cancel()

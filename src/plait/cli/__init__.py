@@ -8,6 +8,7 @@ import typer
 
 from plait.cli.chat import chat
 from plait.cli.kb import eval_app, kb_app
+from plait.cli.mcp import mcp_app
 from plait.cli.providers import providers_app
 from plait.cli.server import server_app
 
@@ -24,6 +25,7 @@ app.add_typer(kb_app, name="kb")
 app.add_typer(eval_app, name="eval")
 app.add_typer(server_app)  # serve, keys, db
 app.add_typer(providers_app, name="providers")
+app.add_typer(mcp_app, name="mcp")
 
 
 @app.command("version")

@@ -12,17 +12,21 @@ from plait.platform.services import Services
 from plait.server import envelope
 from plait.server.coze import files
 from plait.server.coze import router as coze_router
+from plait.server.mcp import McpFace
 from plait.server.middleware import BodyLimitMiddleware, LogIdMiddleware, add_edge_middleware
 from plait.server.openai import openai_router
 from plait.settings import Settings
 
 
 def create_app(settings: Settings) -> FastAPI:
+    mcp = McpFace()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = app.state.services = await Services.open(settings)  # routes reach it through deps.Services
         try:
-            yield
+            async with mcp.running():
+                yield
         finally:
             await services.aclose()
 
@@ -38,6 +42,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(coze_router)
     app.include_router(openai_router)
+    app.include_router(mcp.router)
     return app
 
 

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from plait.platform.routing import RoutingSettings
+from plait.platform.self_check import SelfCheckSettings
 from plait.schema import ToolSpec
 
 ReplyMode = Literal["disable", "enable", "customized"]
@@ -79,6 +81,8 @@ class BotConfig:
     onboarding: Onboarding = field(default_factory=Onboarding)
     plugins: tuple[PluginApi, ...] = ()
     workflow_ids: tuple[str, ...] = ()
+    routing: RoutingSettings | None = None  # a router: other bots answer its turns (stored in ``prompt``)
+    self_check: SelfCheckSettings | None = None  # check answers against the chunks (stored in ``knowledge``)
 
     def with_changes(self, **changes: Any) -> BotConfig:
         return replace(self, **changes)
@@ -90,11 +94,12 @@ class BotConfig:
         knowledge = columns.get("knowledge") or {}
         suggest = columns.get("suggest_reply") or {}
         onboarding = columns.get("onboarding") or {}
+        prompt = columns.get("prompt") or {}
         return cls(
             name=columns.get("name") or "",
             description=columns.get("description") or "",
             icon_file_id=columns.get("icon_file_id"),
-            persona=(columns.get("prompt") or {}).get("prompt", ""),
+            persona=prompt.get("prompt", ""),
             model=ModelSettings(
                 model_id=model.get("model_id", ""),
                 **{name: model.get(name) for name in _MODEL_FIELDS},
@@ -128,6 +133,8 @@ class BotConfig:
                 PluginApi(plugin_id=p["plugin_id"], api_id=p["api_id"]) for p in columns.get("plugins") or ()
             ),
             workflow_ids=tuple(w["id"] for w in columns.get("workflows") or ()),
+            routing=RoutingSettings.from_json(prompt.get("routing")),
+            self_check=SelfCheckSettings.from_json(knowledge.get("self_check")),
         )
 
     def columns(self) -> dict[str, Any]:
@@ -138,13 +145,14 @@ class BotConfig:
             "name": self.name,
             "description": self.description,
             "icon_file_id": self.icon_file_id,
-            "prompt": {"prompt": self.persona},
+            "prompt": {"prompt": self.persona} | ({"routing": self.routing.to_json()} if self.routing else {}),
             "model_info": model,
             "knowledge": {
                 "dataset_ids": list(self.knowledge.dataset_ids),
                 "search_strategy": self.knowledge.search_strategy,
                 "auto_call": self.knowledge.auto_call,
-            },
+            }
+            | ({"self_check": self.self_check.to_json()} if self.self_check else {}),
             "tools": [{"name": t.name, "description": t.description, "parameters": t.parameters} for t in self.tools],
             "variables": [
                 {

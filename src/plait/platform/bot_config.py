@@ -169,6 +169,7 @@ class BotConfig:
                 "suggested_questions": list(self.onboarding.suggested_questions),
             },
             "plugins": [{"plugin_id": p.plugin_id, "api_id": p.api_id} for p in self.plugins],
+            "approve_before": list(self.approve_before),
             "workflows": [{"id": workflow_id} for workflow_id in self.workflow_ids],
         }
 

@@ -80,6 +80,7 @@ class BotConfig:
     suggest_reply: SuggestReply = field(default_factory=SuggestReply)
     onboarding: Onboarding = field(default_factory=Onboarding)
     plugins: tuple[PluginApi, ...] = ()
+    approve_before: tuple[str, ...] = ()  # plugin tools whose calls wait for the caller's approval
     workflow_ids: tuple[str, ...] = ()
     routing: RoutingSettings | None = None  # a router: other bots answer its turns (stored in ``prompt``)
     self_check: SelfCheckSettings | None = None  # check answers against the chunks (stored in ``knowledge``)
@@ -132,6 +133,7 @@ class BotConfig:
             plugins=tuple(
                 PluginApi(plugin_id=p["plugin_id"], api_id=p["api_id"]) for p in columns.get("plugins") or ()
             ),
+            approve_before=tuple(columns.get("approve_before") or ()),
             workflow_ids=tuple(w["id"] for w in columns.get("workflows") or ()),
             routing=RoutingSettings.from_json(prompt.get("routing")),
             self_check=SelfCheckSettings.from_json(knowledge.get("self_check")),

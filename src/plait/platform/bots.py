@@ -16,6 +16,7 @@ from plait.models.registry import default_registry
 from plait.platform.access import Principal
 from plait.platform.bot_config import BotConfig, ModelSettings, Onboarding
 from plait.platform.errors import InvalidParams, NotFound
+from plait.platform.plugin_bindings import check_bindings
 from plait.schema import ToolSpec
 from plait.store import UnitOfWork, new_id
 from plait.store.repositories.base import MAX_PAGE_SIZE as MAX_PAGE_SIZE  # the largest page a list takes
@@ -33,6 +34,7 @@ CONFIG_COLUMNS = (
     "suggest_reply",
     "onboarding",
     "plugins",
+    "approve_before",
     "workflows",
 )  # the Bot columns a BotConfig is stored in, and a published version's snapshot holds
 TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -121,6 +123,7 @@ async def _checked(uow: UnitOfWork, workspace_id: str, before: BotConfig | None,
         providers = [config.name for config in await uow.model_configs.all(workspace_id)]
         check_model_id(after.model.model_id, providers)
     check_tools(after.tools)
+    await check_bindings(uow, workspace_id, before, after)
     return after
 
 

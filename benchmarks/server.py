@@ -21,6 +21,8 @@ load comes from other processes, httpx.AsyncClient with keep-alive, on uvloop wh
 3. Concurrent SSE streams: ``--streams`` streamed chats at once, each in a new conversation, answering
    ``STREAM_WORDS`` words as as many deltas. Each stream must end with ``chat.completed`` and ``done`` and carry
    the whole answer; then the SQLite file is read to check every chat is completed with its question and answer.
+   These clients are bare asyncio connections (``raw_stream_chat``): httpx parsing 500 streams took more CPU than
+   the server, and the generator's lag showed up as the server's first-delta time.
 
     .venv/bin/python benchmarks/server.py [--clients 32] [--duration 10] [--warmup 2] [--workers 1,2] [--pg-workers 2]
         [--streams 500] [--first-n 200] [--loadgen-procs 1] [--quick] [--json PATH]
@@ -570,20 +572,71 @@ async def first_event(plait: Plait, bare: Server, conversation_id: str, n: int) 
     return {"n": n, "warmup": warmup, "figures": figures, "delta_in_same_read_as_created": same_chunk}
 
 
+async def raw_stream_chat(base_url: str, headers: Mapping[str, str], body: dict[str, Any]) -> Stream:
+    """One streamed chat over a bare asyncio connection: the request written as prepared bytes, the response
+    read as it comes and parsed once it ended. With hundreds of streams at once an HTTP client library's own
+    parsing costs the generator more CPU than the server spends (httpx: about 12 ms a stream here, the server
+    about 5), so it, not the server, would set the first-delta times."""
+    seen = Stream()
+    host, _, port = base_url.removeprefix("http://").partition(":")
+    payload = json.dumps(body).encode()
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    request = (
+        f"POST /v3/chat HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\n{head}"
+        f"content-length: {len(payload)}\r\nconnection: close\r\n\r\n"
+    ).encode() + payload
+    started = time.perf_counter()
+    try:
+        reader, writer = await asyncio.open_connection(host, int(port))
+    except OSError as exc:
+        seen.error = f"connect: {exc}"
+        return seen
+    try:
+        writer.write(request)
+        received = bytearray()
+        while chunk := await reader.read(65536):
+            now = time.perf_counter() - started
+            if not received:
+                seen.headers_s = seen.first_byte_s = now
+            received += chunk
+            if seen.first_delta_s != seen.first_delta_s and b"event: conversation.message.delta" in received:
+                seen.first_delta_s = now
+        end = time.perf_counter() - started
+    finally:
+        writer.close()
+    head_bytes, _, chunked = bytes(received).partition(b"\r\n\r\n")
+    if not head_bytes.startswith(b"HTTP/1.1 200"):
+        seen.error = f"{head_bytes[:200]!r}"
+        return seen
+    for event in _dechunk(chunked).split(b"\n\n"):
+        if event:
+            _take(seen, event.decode(), end)
+    if not (seen.done and seen.completed):
+        seen.error = seen.error or f"the stream ended without chat.completed and done (done={seen.done})"
+    return seen
+
+
+def _dechunk(body: bytes) -> bytes:
+    """An HTTP/1.1 chunked body, unframed."""
+    out, at = bytearray(), 0
+    while True:
+        line_end = body.index(b"\r\n", at)
+        size = int(body[at:line_end].split(b";")[0], 16)
+        if size == 0:
+            return bytes(out)
+        out += body[line_end + 2 : line_end + 2 + size]
+        at = line_end + 2 + size + 2
+
+
 async def many_streams(plait: Plait, count: int) -> dict[str, Any]:
     """``count`` streamed chats at once, each in a new conversation; then every chat is checked in SQLite."""
     words = " ".join(f"w{i}" for i in range(STREAM_WORDS))
     texts = [f"s{index} {words}" for index in range(count)]
-    limits = httpx.Limits(max_connections=count + 10, max_keepalive_connections=count + 10)
-    timeout = httpx.Timeout(120, pool=120)
-    async with httpx.AsyncClient(
-        base_url=plait.server.base_url, headers=plait.headers, limits=limits, timeout=timeout
-    ) as client:
-        started = time.perf_counter()
-        streams = await asyncio.gather(
-            *(stream_chat(client, {}, chat_body(plait.bot_id, t, stream=True)) for t in texts)
-        )
-        wall = time.perf_counter() - started
+    started = time.perf_counter()
+    streams = await asyncio.gather(
+        *(raw_stream_chat(plait.server.base_url, plait.headers, chat_body(plait.bot_id, t, stream=True)) for t in texts)
+    )
+    wall = time.perf_counter() - started
     problems = [s.error for s in streams if s.error]
     problems += [
         f"chat {s.chat_id}: streamed answer differs" for s, t in zip(streams, texts, strict=True) if s.answer != t

@@ -8,7 +8,7 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -119,19 +119,24 @@ class PluginTools:
         self._locks: dict[str, asyncio.Lock] = {}
         self._closing: set[asyncio.Task[None]] = set()
 
-    async def for_bot(self, workspace_id: str, bindings: Sequence[PluginApi]) -> list[Tool]:
-        """The bound tools, in the bindings' order; a plugin deleted or unreachable since, or an operation it no
-        longer has, is left out (logged), so the bot still answers with what it has."""
+    async def for_bot(
+        self, workspace_id: str, bindings: Sequence[PluginApi], *, taken: Collection[str] = ()
+    ) -> list[Tool]:
+        """The bound tools, in the bindings' order; a plugin deleted or unreachable since, an operation it no
+        longer has, or a name in ``taken`` (the bot's other tools) is left out (logged), so the bot still
+        answers with what it has."""
         ids = list(dict.fromkeys(b.plugin_id for b in bindings if not is_builtin(b.plugin_id)))
         rows: dict[str, Plugin] = {}
         if ids:
             async with self._database.unit_of_work() as uow:
                 rows = {row.id: row for row in await uow.plugins.among(workspace_id, ids)}
         tools: list[Tool] = []
-        seen: set[str] = set()
+        seen = set(taken)
         for binding in bindings:
             found = await self._tool(binding, rows)
-            if found is not None and found.spec.name not in seen:
+            if found is not None and found.spec.name in taken:
+                log.warning("plugin tool %r is left out: the bot has another tool of that name", found.spec.name)
+            elif found is not None and found.spec.name not in seen:
                 seen.add(found.spec.name)
                 tools.append(found)
         return tools

@@ -34,6 +34,7 @@ from plait.platform.chat.records import ChatState, ChatUsage, MessageRecord, Pen
 from plait.platform.chat_knowledge import BotKnowledge
 from plait.platform.chat_prompt import function_call_content
 from plait.platform.dataset_indexes import DatasetIndexes
+from plait.platform.plugin_tools import PluginTools
 from plait.platform.providers import WorkspaceModels
 from plait.schema import Message, Usage
 from plait.store import Database, TransientError, new_id
@@ -79,9 +80,11 @@ class ChatRunner:
         datasets: DatasetIndexes | None = None,
         instance: str = "",
         timeout_seconds: float = 600.0,
+        plugins: PluginTools | None = None,
     ) -> None:
         self._database = database
         self._datasets = datasets
+        self._plugins = plugins  # the tools of the plugins bots name
         self._models = models
         self.instance = instance  # the worker instance stamped on the chats this runner runs
         self._timeout = timeout_seconds
@@ -193,7 +196,16 @@ class ChatRunner:
         tools += [tool for tool in job.client_tools if tool.name not in known]  # the request's own (OpenAI)
         own = [knowledge] if knowledge is not None and not knowledge.auto_call else []
         model = await self._models.get(job.chat.workspace_id, job.config.model.model_id)
-        return ReactAgent(model, tools=own, client_tools=tools, options=job.config.model.options())
+        own += await self._plugin_tools(job, taken={*(tool.spec.name for tool in own), *(tool.name for tool in tools)})
+        approve = set(job.config.approve_before) & {tool.spec.name for tool in own}  # a tool may be gone since
+        return ReactAgent(
+            model, tools=own, client_tools=tools, options=job.config.model.options(), approve_before=approve
+        )
+
+    async def _plugin_tools(self, job: ChatJob, *, taken: set[str]) -> list[Any]:
+        if self._plugins is None or not job.config.plugins:
+            return []
+        return list(await self._plugins.for_bot(job.chat.workspace_id, job.config.plugins, taken=taken))
 
     async def _save(self, job: ChatJob, rows: list[MessageRow], **chat_fields: Any) -> None:
         """Insert messages (when the chat saves its history) and move the chat on, in one transaction; a chat

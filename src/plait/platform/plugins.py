@@ -18,9 +18,9 @@ from typing import Any, Literal
 from plait.platform.access import Principal
 from plait.platform.builtin_plugins import BUILTINS, is_builtin
 from plait.platform.errors import Forbidden, InvalidParams, NotFound
+from plait.platform.plugin_tools import DEFAULT_MAX_BYTES as DEFAULT_MAX_BYTES
+from plait.platform.plugin_tools import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
 from plait.platform.plugin_tools import (
-    DEFAULT_MAX_BYTES,
-    DEFAULT_TIMEOUT,
     Operation,
     PluginTools,
     document_text,

@@ -21,7 +21,7 @@ from plait.platform.access import PrincipalCache, bootstrap, user_workspaces
 from plait.platform.bots import ensure_default_bot
 from plait.platform.chat.runner import ChatRunner
 from plait.platform.dataset_indexes import DatasetIndexes
-from plait.platform.memory.sessions import Sessions
+from plait.platform.plugin_tools import PluginTools
 from plait.platform.presence import Presence
 from plait.platform.providers import WorkspaceModels
 from plait.settings import Settings
@@ -80,7 +80,7 @@ class Services:
     models: WorkspaceModels
     datasets: DatasetIndexes
     chats: ChatRunner
-    sessions: Sessions
+    plugins: PluginTools
 
     @classmethod
     async def open(cls, settings: Settings, *, long_lived: bool = True) -> Services:
@@ -98,17 +98,14 @@ class Services:
         )
         await datasets.recover()
         models = WorkspaceModels(database, box)
-        sessions = Sessions(
-            database, idle_seconds=settings.session_idle_seconds, expire_seconds=settings.session_expire_seconds
-        )
-        presence.each_beat(sessions.sweep_chore)
+        plugins = PluginTools(database, box)
         chats = ChatRunner(
             database,
             models=models,
             datasets=datasets,
             instance=presence.instance,
             timeout_seconds=settings.chat_timeout_seconds,
-            sessions=sessions,
+            plugins=plugins,
         )
         presence.each_beat(chats.reconcile)
         return cls(
@@ -120,7 +117,7 @@ class Services:
             models=models,
             datasets=datasets,
             chats=chats,
-            sessions=sessions,
+            plugins=plugins,
         )
 
     def unit_of_work(self) -> UnitOfWork:
@@ -128,6 +125,7 @@ class Services:
 
     async def aclose(self) -> None:
         await self.chats.aclose()
+        await self.plugins.aclose()  # after the chats: their calls may still use a server
         await self.datasets.close()
         await self.models.aclose()
         await self.presence.aclose()

@@ -38,10 +38,7 @@ from plait.store.repositories import (
     ModelConfigRepository,
     PluginRepository,
     SectionRepository,
-    SessionRepository,
-    SummaryRepository,
     UserRepository,
-    UserVariableRepository,
     WorkerRepository,
     WorkspaceRepository,
 )
@@ -207,9 +204,6 @@ class UnitOfWork:
         self.chunks = ChunkRepository(session)
         self.workers = WorkerRepository(session)
         self.plugins = PluginRepository(session)
-        self.summaries = SummaryRepository(session)
-        self.user_variables = UserVariableRepository(session)
-        self.user_sessions = SessionRepository(session)
         return self
 
     async def __aexit__(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from plait.platform import bot_config as typed
 from plait.platform.bots import BotRecord
+from plait.platform.plugin_bindings import BoundPlugin
 from plait.schema import ToolSpec
 
 
@@ -89,6 +91,7 @@ class BotFields(BaseModel):
     workflow_id_list: WorkflowIdList | None = None
     variables: list[Variable] | None = None
     tools: list[ClientTool] | None = None
+    approve_before: list[str] | None = Field(default=None, max_length=64)  # Plait: tools that wait for approval
 
     def apply(self, config: typed.BotConfig) -> typed.BotConfig:
         """``config`` with the given blocks in place of its own."""
@@ -112,6 +115,8 @@ class BotFields(BaseModel):
             changes["plugins"] = tuple(
                 typed.PluginApi(plugin_id=p.plugin_id, api_id=p.api_id) for p in self.plugin_id_list.id_list
             )
+        if self.approve_before is not None:
+            changes["approve_before"] = tuple(dict.fromkeys(self.approve_before))
         if self.workflow_id_list is not None:
             changes["workflow_ids"] = tuple(w.id for w in self.workflow_id_list.ids)
         if self.variables is not None:
@@ -167,8 +172,9 @@ class PublishedBot(BaseModel):
     version: str
 
 
-def render_bot(record: BotRecord) -> dict[str, Any]:
-    """The Coze Bot object. Plugins and workflows are named by id only until those registries exist."""
+def render_bot(record: BotRecord, bound: Mapping[str, BoundPlugin] | None = None) -> dict[str, Any]:
+    """The Coze Bot object; ``bound`` names the plugins (a plugin missing from it shows by id only). Workflows
+    are named by id only until that registry exists."""
     config, bot = record.config, record.bot
     model = config.model
     model_info: dict[str, Any] | None = None
@@ -178,7 +184,9 @@ def render_bot(record: BotRecord) -> dict[str, Any]:
         model_info["model_name"] = model.model_id.partition("/")[2]
     plugins: dict[str, list[dict[str, str]]] = {}
     for api in config.plugins:
-        plugins.setdefault(api.plugin_id, []).append({"api_id": api.api_id, "name": "", "description": ""})
+        known = (bound or {}).get(api.plugin_id)
+        about = known.operations.get(api.api_id, "") if known else ""
+        plugins.setdefault(api.plugin_id, []).append({"api_id": api.api_id, "name": api.api_id, "description": about})
     for tool in config.tools:
         plugins.setdefault("client", []).append(
             {"api_id": tool.name, "name": tool.name, "description": tool.description}
@@ -208,7 +216,7 @@ def render_bot(record: BotRecord) -> dict[str, Any]:
             "customized_prompt": config.suggest_reply.prompt,
         },
         "plugin_info_list": [
-            {"plugin_id": pid, "name": "", "description": "", "icon_url": "", "api_info_list": apis}
+            {"plugin_id": pid, **_plugin_names(pid, bound), "icon_url": "", "api_info_list": apis}
             for pid, apis in plugins.items()
         ],
         "workflow_info_list": [
@@ -227,5 +235,13 @@ def render_bot(record: BotRecord) -> dict[str, Any]:
             for v in config.variables
         ],
         "tools": [{"name": t.name, "description": t.description, "parameters": t.parameters} for t in config.tools],
+        "approve_before": list(config.approve_before),
         "owner_user_id": bot.owner_user_id or "",
     }
+
+
+def _plugin_names(plugin_id: str, bound: Mapping[str, BoundPlugin] | None) -> dict[str, str]:
+    if plugin_id == "client":
+        return {"name": "client", "description": "the client's own functions (tools)"}
+    known = (bound or {}).get(plugin_id)
+    return {"name": known.name, "description": known.description} if known else {"name": "", "description": ""}

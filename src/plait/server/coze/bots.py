@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from plait.platform import bots
+from plait.platform.plugin_bindings import bound_plugins
 from plait.server.coze.bot_schemas import (
     CreateBotRequest,
     PublishBotRequest,
@@ -49,12 +50,16 @@ async def unpublish_bot(bot_id: str, body: UnpublishBotRequest, uow: Uow, caller
 
 @router.get("/v1/bot/get_online_info")
 async def get_online_info(bot_id: str, uow: Uow, caller: Caller) -> dict[str, Any]:
-    return ok(render_bot(await bots.get_bot(uow, caller, bot_id, published=True)))
+    return ok(await _rendered(uow, caller, await bots.get_bot(uow, caller, bot_id, published=True)))
 
 
 @router.get("/v1/bots/{bot_id}")
 async def retrieve_bot(bot_id: str, uow: Uow, caller: Caller, is_published: bool = True) -> dict[str, Any]:
-    return ok(render_bot(await bots.get_bot(uow, caller, bot_id, published=is_published)))
+    return ok(await _rendered(uow, caller, await bots.get_bot(uow, caller, bot_id, published=is_published)))
+
+
+async def _rendered(uow: Uow, caller: Caller, record: bots.BotRecord) -> dict[str, Any]:
+    return render_bot(record, await bound_plugins(uow, caller.workspace_id, record.config))
 
 
 @router.get("/v1/space/published_bots_list")

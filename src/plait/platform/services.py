@@ -21,6 +21,7 @@ from plait.platform.access import PrincipalCache, bootstrap, user_workspaces
 from plait.platform.bots import ensure_default_bot
 from plait.platform.chat.runner import ChatRunner
 from plait.platform.dataset_indexes import DatasetIndexes
+from plait.platform.memory.sessions import Sessions
 from plait.platform.plugin_tools import PluginTools
 from plait.platform.presence import Presence
 from plait.platform.providers import WorkspaceModels
@@ -81,6 +82,7 @@ class Services:
     datasets: DatasetIndexes
     chats: ChatRunner
     plugins: PluginTools
+    sessions: Sessions
 
     @classmethod
     async def open(cls, settings: Settings, *, long_lived: bool = True) -> Services:
@@ -99,6 +101,10 @@ class Services:
         await datasets.recover()
         models = WorkspaceModels(database, box)
         plugins = PluginTools(database, box)
+        sessions = Sessions(
+            database, idle_seconds=settings.session_idle_seconds, expire_seconds=settings.session_expire_seconds
+        )
+        presence.each_beat(sessions.sweep_chore)
         chats = ChatRunner(
             database,
             models=models,
@@ -106,6 +112,7 @@ class Services:
             instance=presence.instance,
             timeout_seconds=settings.chat_timeout_seconds,
             plugins=plugins,
+            sessions=sessions,
         )
         presence.each_beat(chats.reconcile)
         return cls(
@@ -118,6 +125,7 @@ class Services:
             datasets=datasets,
             chats=chats,
             plugins=plugins,
+            sessions=sessions,
         )
 
     def unit_of_work(self) -> UnitOfWork:

@@ -13,10 +13,12 @@ import asyncio
 import contextlib
 import logging
 import re
+from collections.abc import Coroutine
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from plait.agents import AnswerDelta, Answered, Paused, ReactAgent, ToolCallsMade, ToolResult
+from plait.components.tool import Tool
 from plait.platform.chat.events import (
     ChatCompleted,
     ChatCreated,
@@ -34,6 +36,9 @@ from plait.platform.chat.records import ChatState, ChatUsage, MessageRecord, Pen
 from plait.platform.chat_knowledge import BotKnowledge
 from plait.platform.chat_prompt import function_call_content
 from plait.platform.dataset_indexes import DatasetIndexes
+from plait.platform.memory.sessions import Sessions
+from plait.platform.memory.summaries import fold
+from plait.platform.memory.tools import memory_tools
 from plait.platform.plugin_tools import PluginTools
 from plait.platform.providers import WorkspaceModels
 from plait.schema import Message, Usage
@@ -81,8 +86,10 @@ class ChatRunner:
         instance: str = "",
         timeout_seconds: float = 600.0,
         plugins: PluginTools | None = None,
+        sessions: Sessions | None = None,
     ) -> None:
         self._database = database
+        self._sessions = sessions
         self._datasets = datasets
         self._plugins = plugins  # the tools of the plugins bots name
         self._models = models
@@ -105,9 +112,7 @@ class ChatRunner:
         return run
 
     def _save_soon(self, job: ChatJob) -> None:
-        task = asyncio.create_task(self._save(job, []))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._in_background(self._save(job, []))
 
     def get(self, chat_id: str) -> Run | None:
         return self._runs.get(chat_id)
@@ -145,7 +150,8 @@ class ChatRunner:
         tasks = [run.task for run in self._runs.values() if run.task is not None]
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, *self._background, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.settled()  # after the runs: each ends by starting its memory update
 
     async def _execute(self, run: Run) -> None:
         job, chat = run.job, run.chat
@@ -162,6 +168,36 @@ class ChatRunner:
             log.error("chat %s failed", chat.id, exc_info=exc)
             error = chat_error(exc, chat.id).to_json()
             await asyncio.shield(self._end(run, "failed", answer.partial(), last_error=error))
+        self._in_background(self._remember(job))
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _remember(self, job: ChatJob) -> None:
+        """After the turn, off its path: count it into the user's session, and fold the rounds its prompt left
+        out into the section's summary. A failure here is logged; the chat has its answer."""
+        chat = job.chat
+        try:
+            if self._sessions is not None and chat.bot_id and chat.user_id:
+                await self._sessions.chatted(chat.workspace_id, chat.bot_id, chat.user_id, chat.conversation_id)
+            if chat.status == "completed" and chat.section_id and job.recall.cut is not None:
+                model = await self._models.get(chat.workspace_id, job.config.model.model_id)
+                await fold(
+                    self._database,
+                    model,
+                    workspace_id=chat.workspace_id,
+                    conversation_id=chat.conversation_id,
+                    section_id=chat.section_id,
+                    recall=job.recall,
+                )
+        except Exception:
+            log.exception("chat %s: could not update its memory", chat.id)
+
+    async def settled(self) -> None:
+        """Wait for the work that follows runs (saves, memory): for tests and shutdown."""
+        await asyncio.gather(*self._background, return_exceptions=True)
 
     async def _turn(self, run: Run, answer: _Answer) -> None:
         job = run.job
@@ -194,7 +230,12 @@ class ChatRunner:
         tools = list(job.config.tools)
         known = {tool.name for tool in tools}
         tools += [tool for tool in job.client_tools if tool.name not in known]  # the request's own (OpenAI)
-        own = [knowledge] if knowledge is not None and not knowledge.auto_call else []
+        own: list[Tool] = [knowledge] if knowledge is not None and not knowledge.auto_call else []
+        chat = job.chat
+        if chat.bot_id and chat.user_id:
+            own += memory_tools(
+                job.config, self._database, workspace_id=chat.workspace_id, bot_id=chat.bot_id, user_id=chat.user_id
+            )
         model = await self._models.get(job.chat.workspace_id, job.config.model.model_id)
         own += await self._plugin_tools(job, taken={*(tool.spec.name for tool in own), *(tool.name for tool in tools)})
         approve = set(job.config.approve_before) & {tool.spec.name for tool in own}  # a tool may be gone since

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml  # type: ignore[import-untyped]
+import yaml
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     chat_timeout_seconds: float = Field(default=600.0, gt=0)  # a chat run still going after this fails
     heartbeat_seconds: float = Field(default=5.0, gt=0)  # how often a worker says it lives
     worker_stale_seconds: float = Field(default=60.0, gt=0)  # a worker silent this long is dead: its chats fail
+    session_idle_seconds: float = Field(default=1800.0, gt=0)  # a user's session with a bot, without chats
+    session_expire_seconds: float = Field(default=7 * 86400.0, gt=0)  # then deleted (docs/agents.md, Memory)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     # The embedder of new datasets (each keeps the one it was created with). "hashing" needs no model: tests.
     embedder: Literal["local/all-minilm-l6-v2", "hashing"] = "local/all-minilm-l6-v2"
@@ -177,6 +179,8 @@ class Settings(BaseSettings):
             private_dir(self.data_dir)
         except OSError as exc:
             raise SettingsError(f"data_dir {self.data_dir}: cannot create it ({exc.strerror or exc})") from None
+        if self.session_expire_seconds <= self.session_idle_seconds:
+            raise SettingsError("session_expire_seconds: must be longer than session_idle_seconds")
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'plait.db'}"
         if self.secret_key is None:

@@ -38,7 +38,10 @@ from plait.store.repositories import (
     ModelConfigRepository,
     PluginRepository,
     SectionRepository,
+    SessionRepository,
+    SummaryRepository,
     UserRepository,
+    UserVariableRepository,
     WorkerRepository,
     WorkspaceRepository,
 )
@@ -204,6 +207,9 @@ class UnitOfWork:
         self.chunks = ChunkRepository(session)
         self.workers = WorkerRepository(session)
         self.plugins = PluginRepository(session)
+        self.summaries = SummaryRepository(session)
+        self.user_variables = UserVariableRepository(session)
+        self.user_sessions = SessionRepository(session)
         return self
 
     async def __aexit__(

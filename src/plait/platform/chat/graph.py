@@ -19,6 +19,7 @@ from plait.compose import END, START, CompiledGraph, Graph
 from plait.platform.chat.jobs import ChatJob
 from plait.platform.chat_knowledge import BotKnowledge
 from plait.platform.chat_prompt import fit, system_message
+from plait.platform.memory.summaries import summary_message
 from plait.schema import Document, Message
 
 
@@ -36,13 +37,17 @@ class Prompted:
 
 
 async def build_context(turn: Turn) -> Prompted:
-    """With ``auto_call`` the datasets are searched for the last question before the model sees it."""
+    """With ``auto_call`` the datasets are searched for the last question before the model sees it; the
+    section's summary follows the persona, and the rounds ``fit`` leaves out are noted for the next summary."""
     job, knowledge = turn.job, turn.knowledge
     documents: list[Document] = []
     if knowledge is not None and knowledge.auto_call and job.history:
         documents = await knowledge.search(job.history[-1].text)
-    system = system_message(job.config, job.custom_variables, documents)
-    return Prompted(turn.agent, fit(system, job.history, job.config.model))
+    variables = job.user_variables | job.custom_variables
+    system = system_message(job.config, variables, documents) + summary_message(job.recall.summary)
+    messages = fit(system, job.history, job.config.model)
+    job.recall.note_prompt(job.history, len(messages) - len(system))
+    return Prompted(turn.agent, messages)
 
 
 async def run_agent(prompted: Prompted) -> AsyncIterator[AgentEvent]:

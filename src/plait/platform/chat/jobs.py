@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from plait.platform.bot_config import BotConfig
 from plait.platform.conversations import ConversationRecord
+from plait.platform.memory.recall import Recall
 from plait.schema import Message as ChatMessage
 from plait.schema import ToolSpec
 from plait.store import UnitOfWork, new_id
@@ -25,6 +26,8 @@ class ChatJob:
     history: list[ChatMessage]  # the section's context, oldest first, this chat's entered messages included
     custom_variables: dict[str, str]
     auto_save: bool
+    user_variables: dict[str, str] = field(default_factory=dict)  # the user's long-term ones (memory.variables)
+    recall: Recall = field(default_factory=Recall)  # the section's summary, and what the prompt left out
     client_tools: list[ToolSpec] = field(default_factory=list)  # beyond the bot's own (an OpenAI request's)
     # Rows not inserted yet: the chat and its entered messages, when the request deferred them to the run's
     # first save. A non-streamed chat's id reaches its client only with the answer, so nobody can ask for it

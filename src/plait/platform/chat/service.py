@@ -17,9 +17,11 @@ from plait.platform.bots import BotRecord, get_bot, published_bot
 from plait.platform.chat.jobs import ChatJob, chat_message, insert_rows, new_chat
 from plait.platform.chat.records import TERMINAL, ChatState, MessageRecord
 from plait.platform.chat.runner import ChatRunner, Run
-from plait.platform.chat_prompt import DEFAULT_ROUNDS, StoredMessage, to_messages
+from plait.platform.chat_prompt import DEFAULT_ROUNDS, to_messages
 from plait.platform.conversations import ConversationRecord, NewMessage, check_content, create_conversation
 from plait.platform.errors import ChatNotCancelable, InvalidParams, NotFound
+from plait.platform.memory.recall import IdentifiedMessage, Recall
+from plait.platform.memory.variables import user_values
 from plait.schema import Message as ChatMessage
 from plait.schema import ToolSpec
 from plait.store import UnitOfWork
@@ -53,9 +55,10 @@ async def start_chat(uow: UnitOfWork, principal: Principal, runner: ChatRunner, 
         conversation = await create_conversation(
             uow, principal, bot_id=record.bot.id, name=None, meta_data={}, connector_id=None, messages=[]
         )
-        rows: Sequence[StoredMessage] = []  # a new conversation has no history
+        history = _History(rows=[])  # a new conversation has no history
     else:
-        conversation, rows = await _with_history(uow, principal, request.conversation_id, record.config)
+        conversation, history = await _with_history(uow, principal, request.conversation_id, record.config)
+    rows = history.rows
     last = request.messages[-1] if request.messages else rows[-1] if rows else None
     if last is None or last.role != "user":
         raise InvalidParams("additional_messages: the conversation must end with a user message for the bot to answer")
@@ -71,6 +74,8 @@ async def start_chat(uow: UnitOfWork, principal: Principal, runner: ChatRunner, 
         config=record.config,
         history=to_messages([*rows, *entered]),
         custom_variables=request.custom_variables,
+        user_variables=await user_values(uow, principal.workspace_id, record.bot.id, record.config, user_id),
+        recall=history.recall([*rows, *entered]),
         auto_save=request.auto_save_history,
         unsaved=unsaved,
     )
@@ -135,7 +140,7 @@ async def resume_chat(
     if not pending.history_saved:
         raise InvalidParams(f"chat {chat_id} ran with auto_save_history=false: its context was not kept to resume")
     record = await _bot_for_chat(uow, principal, chat.bot_id or "")
-    _, rows = await _with_history(uow, principal, conversation_id, record.config)
+    _, history = await _with_history(uow, principal, conversation_id, record.config)
     if not await uow.chats.resume(principal.workspace_id, chat_id, runner.instance):
         raise InvalidParams(f"chat {chat_id} is no longer waiting for tool outputs")  # a concurrent submit or cancel
     entered = [
@@ -146,11 +151,14 @@ async def resume_chat(
     ]
     uow.add_new(*entered)
     chat.status, chat.required_action, chat.runner = "in_progress", None, runner.instance
+    user_id = chat.user_id or principal.user_id
     job = ChatJob(
         chat=chat,
         config=record.config,
-        history=to_messages([*rows, *entered]),
+        history=to_messages([*history.rows, *entered]),
         custom_variables=pending.custom_variables,
+        user_variables=await user_values(uow, principal.workspace_id, record.bot.id, record.config, user_id),
+        recall=history.recall([*history.rows, *entered]),
         auto_save=True,
     )
     return await _commit_and_run(uow, runner, job)
@@ -213,18 +221,36 @@ async def _bot_for_chat(uow: UnitOfWork, principal: Principal, bot_id: str) -> B
         return draft
 
 
+@dataclass(slots=True, kw_only=True)
+class _History:
+    """A section's latest messages past its summary, and the summary."""
+
+    rows: list[HistoryEntry]
+    summary: str = ""
+    summarized_through: str | None = None
+    full: bool = False
+
+    def recall(self, rows: Sequence[IdentifiedMessage]) -> Recall:
+        return Recall.of(rows, summary=self.summary, summarized_through=self.summarized_through, older_unread=self.full)
+
+
 async def _with_history(
     uow: UnitOfWork, principal: Principal, conversation_id: str, config: BotConfig
-) -> tuple[ConversationRecord, list[HistoryEntry]]:
+) -> tuple[ConversationRecord, _History]:
     """The conversation and its current section's latest messages: a bot's context (read before any write, so
-    a chat holds SQLite's write lock briefly)."""
+    a chat holds SQLite's write lock briefly). A section whose earlier turns were summarised costs one more
+    query, for the summary's text; any other reads nothing more."""
     rounds = config.model.context_round or DEFAULT_ROUNDS
     found = await uow.conversations.with_history(
         principal.workspace_id, conversation_id, rounds * HISTORY_ROWS_PER_ROUND
     )
     if found is None:
         raise NotFound(f"conversation {conversation_id} not found")
-    return ConversationRecord.of(found[0]), found[1]
+    history = _History(rows=found.entries, summarized_through=found.summarized_through, full=found.full)
+    if found.summarized_through is not None:
+        summary = await uow.summaries.find(principal.workspace_id, found.conversation.last_section_id or "")
+        history.summary = summary.content if summary is not None else ""
+    return ConversationRecord.of(found.conversation), history
 
 
 def _entered(chat: Chat, message: NewMessage) -> Message:

@@ -23,6 +23,7 @@ from plait.store.repositories.conversations import (
     MessageRepository,
     SectionRepository,
 )
+from plait.store.repositories.memory import SessionRepository, SummaryRepository, UserVariableRepository
 from plait.store.repositories.plugins import PluginRepository
 from plait.store.repositories.workers import SlotsExhausted, WorkerRepository
 
@@ -43,8 +44,11 @@ __all__ = [
     "PluginRepository",
     "ScopedRepository",
     "SectionRepository",
+    "SessionRepository",
     "SlotsExhausted",
+    "SummaryRepository",
     "UserRepository",
+    "UserVariableRepository",
     "WorkerRepository",
     "WorkspaceRepository",
     "hash_token",

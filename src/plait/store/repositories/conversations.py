@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 
 from plait.store.repositories.base import Page, ScopedRepository
-from plait.store.tables import Chat, Conversation, Message, Section
+from plait.store.tables import Chat, Conversation, ConversationSummary, Message, Section
 
 
 @dataclass(slots=True, kw_only=True)
@@ -28,18 +28,25 @@ _SETTLE = update(_CHATS).where(
     _CHATS.c.status == "in_progress",
 )
 _CONVERSATION_KEYS = tuple(column.key for column in Conversation.__table__.columns)
-_HISTORY_AT = len(_CONVERSATION_KEYS)  # where a row's message columns start
+_SUMMARY_AT = len(_CONVERSATION_KEYS)  # the id the section's summary covers up to, then the message columns
+_HISTORY_AT = _SUMMARY_AT + 1
 _HISTORY = (
     select(
         *Conversation.__table__.columns,
+        ConversationSummary.last_message_id,
+        Message.id,
         Message.role,
         Message.type,
         Message.content,
         Message.content_type,
         Message.meta_data,
     )
+    .outerjoin(ConversationSummary, ConversationSummary.section_id == Conversation.last_section_id)
     .outerjoin(
-        Message, (Message.conversation_id == Conversation.id) & (Message.section_id == Conversation.last_section_id)
+        Message,
+        (Message.conversation_id == Conversation.id)
+        & (Message.section_id == Conversation.last_section_id)
+        & (Message.id > func.coalesce(ConversationSummary.last_message_id, "")),
     )
     .where(Conversation.workspace_id == bindparam("workspace_id"), Conversation.id == bindparam("conversation_id"))
     .order_by(Message.id.desc())
@@ -51,6 +58,7 @@ _HISTORY = (
 class HistoryEntry:
     """What a bot's context needs of a stored message."""
 
+    id: str
     role: str
     type: str
     content: str
@@ -58,14 +66,24 @@ class HistoryEntry:
     meta_data: dict[str, str]
 
 
+@dataclass(slots=True)
+class History:
+    """A conversation with the latest messages of its current section."""
+
+    conversation: Conversation
+    entries: list[HistoryEntry]
+    summarized_through: str | None  # the last message the section's summary covers; None: no summary
+    full: bool  # as many messages as asked for: older ones may exist
+
+
 class ConversationRepository(ScopedRepository[Conversation]):
     model = Conversation
 
-    async def with_history(
-        self, workspace_id: str, conversation_id: str, limit: int
-    ) -> tuple[Conversation, list[HistoryEntry]] | None:
-        """A conversation and the latest ``limit`` messages of its current section, oldest first, in one query
-        (every chat turn reads both); only the columns a bot's context needs. None: no such conversation.
+    async def with_history(self, workspace_id: str, conversation_id: str, limit: int) -> History | None:
+        """A conversation and the latest ``limit`` messages of its current section that its summary does not
+        cover, oldest first, in one query (every chat turn reads both); only the columns a bot's context needs.
+        None: no such conversation. (The summary's join is a primary-key lookup; its text is read only when
+        there is one, see ``SummaryRepository``.)
 
         The statement is built once, and its rows are plain columns: the conversation comes back detached,
         made from the first row, instead of the ORM loading it again from each of up to ``limit`` rows."""
@@ -73,9 +91,9 @@ class ConversationRepository(ScopedRepository[Conversation]):
         rows = list(await self.session.execute(_HISTORY, params))
         if not rows:
             return None
-        conversation = Conversation(**dict(zip(_CONVERSATION_KEYS, rows[0][:_HISTORY_AT], strict=True)))
-        history = [HistoryEntry(*row[_HISTORY_AT:]) for row in reversed(rows) if row[_HISTORY_AT] is not None]
-        return conversation, history
+        conversation = Conversation(**dict(zip(_CONVERSATION_KEYS, rows[0][:_SUMMARY_AT], strict=True)))
+        entries = [HistoryEntry(*row[_HISTORY_AT:]) for row in reversed(rows) if row[_HISTORY_AT] is not None]
+        return History(conversation, entries, rows[0][_SUMMARY_AT], full=len(entries) >= limit)
 
     async def for_bot(
         self, workspace_id: str, bot_id: str, *, page_num: int = 1, page_size: int = 20

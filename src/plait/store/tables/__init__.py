@@ -4,6 +4,7 @@ from plait.store.base import Base
 from plait.store.tables.bots import Bot, BotVersion
 from plait.store.tables.conversations import Chat, Conversation, Message, Section
 from plait.store.tables.knowledge import Dataset, DatasetDocument, File
+from plait.store.tables.memory import ConversationSummary, UserSession, UserVariable
 from plait.store.tables.plugins import Plugin
 from plait.store.tables.workers import Worker
 from plait.store.tables.workspaces import ApiKey, ModelConfig, User, Workspace, WorkspaceMember
@@ -15,6 +16,7 @@ __all__ = [
     "BotVersion",
     "Chat",
     "Conversation",
+    "ConversationSummary",
     "Dataset",
     "DatasetDocument",
     "File",
@@ -23,6 +25,8 @@ __all__ = [
     "Plugin",
     "Section",
     "User",
+    "UserSession",
+    "UserVariable",
     "Worker",
     "Workspace",
     "WorkspaceMember",

@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 from plait.platform import PlatformError, Unauthorized
 from plait.server.deps import Caller, Services, require_scope
 from plait.server.mcp_tools import Context, McpCaller, bot_tools_server
+from plait.tools.held_context import HeldContext
 
 PATH = "/mcp"
 _CALLER = "plait_mcp_caller"  # where the route leaves the checked caller, in the request's ASGI state
@@ -84,5 +85,10 @@ class McpFace:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        async with self.sessions.run():
+        """In a task of its own: the manager is an anyio task group, and a lifespan may end in another task."""
+        held = HeldContext(self.sessions.run(), name="mcp sessions")
+        await held.open()
+        try:
             yield
+        finally:
+            await held.close()

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, TextIO, TypeVar
@@ -26,6 +26,7 @@ from mcp.shared.exceptions import MCPError
 
 from plait.schema import ToolSpec
 from plait.tools.errors import ToolError, ToolTimeout
+from plait.tools.held_context import HeldContext
 from plait.tools.mcp_content import McpToolFailed, output_of
 from plait.tools.tool_names import safe_name, unique_names
 
@@ -71,34 +72,26 @@ class McpServerError(ToolError):
 
 
 class _Connection:
-    """One session with the server, held open by a task of its own: the SDK's transports are anyio task
-    groups, which only the task that entered them may leave, and connect and close may come from any task."""
+    """One session with the server: a client on a transport, held open by a task of its own (connect and
+    close may come from any task; see `HeldContext`)."""
 
     def __init__(self, server: McpServer, errlog: TextIO) -> None:
         self._server = server
         self._errlog = errlog
-        self._ready = asyncio.Event()
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._held = HeldContext(self._session(), name=f"mcp {server.describe()}")
         self.client: Client | None = None
 
     async def open(self, within: float) -> None:
-        self._task = asyncio.create_task(self._hold(), name=f"mcp {self._server.describe()}")
-        ready = asyncio.create_task(self._ready.wait())
-        try:
-            await asyncio.wait({ready, self._task}, timeout=within, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            ready.cancel()
-        if self._ready.is_set() and not self._task.done():
-            return
-        failure = _failure(self._task) if self._task.done() else None
-        await self.close()
         what = self._server.describe()
-        if failure is None:
-            raise McpServerError(f"the MCP server {what} did not answer within {within:g} s")
-        raise McpServerError(f"cannot connect to the MCP server {what}: {failure}")
+        try:
+            self.client = await self._held.open(within)
+        except TimeoutError:
+            raise McpServerError(f"the MCP server {what} did not answer within {within:g} s") from None
+        except Exception as exc:
+            raise McpServerError(f"cannot connect to the MCP server {what}: {_first_cause(exc)}") from None
 
-    async def _hold(self) -> None:
+    @asynccontextmanager
+    async def _session(self) -> AsyncIterator[Client]:
         async with AsyncExitStack() as stack:
             if isinstance(self._server, StdioServer):
                 parameters = StdioServerParameters(
@@ -113,41 +106,23 @@ class _Connection:
                     httpx2.AsyncClient(headers=dict(self._server.headers), timeout=HTTP_TIMEOUT)
                 )
                 transport = streamable_http_client(self._server.url, http_client=http)
-            client = await stack.enter_async_context(Client(transport, cache=None))
-            self.client = client
-            self._ready.set()
-            await self._stop.wait()
+            yield await stack.enter_async_context(Client(transport, cache=None))
 
     @property
     def alive(self) -> bool:
-        return self._task is not None and not self._task.done() and self.client is not None
+        return self._held.alive
 
     async def close(self) -> None:
         """Leave the session (a stdio server is asked to stop, then terminated); never raises its failure."""
-        self._stop.set()
         self.client = None
-        task = self._task
-        if task is None:
-            return
-        if not task.done():
-            if not self._ready.is_set():  # still opening: it would only see the stop once the handshake is done
-                task.cancel()
-            done, _ = await asyncio.wait({task}, timeout=CLOSE_SECONDS)
-            if not done:
-                task.cancel()
-                await asyncio.wait({task}, timeout=CLOSE_SECONDS)
-        if task.done() and not task.cancelled():
-            task.exception()  # seen here, so asyncio does not log it as never retrieved
+        await self._held.close(CLOSE_SECONDS)
 
 
-def _failure(task: asyncio.Task[None]) -> str:
-    """The first real cause in what a connection task died of (anyio wraps it in exception groups)."""
-    if task.cancelled():
-        return "cancelled"
-    error: BaseException | None = task.exception()
+def _first_cause(error: BaseException) -> str:
+    """The first real cause in what a connection failed with (anyio wraps it in exception groups)."""
     while isinstance(error, BaseExceptionGroup) and error.exceptions:
         error = error.exceptions[0]
-    return f"{type(error).__name__}: {error}" if error is not None else "it closed the connection"
+    return f"{type(error).__name__}: {error}"
 
 
 class McpToolSource:

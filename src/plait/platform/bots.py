@@ -17,6 +17,7 @@ from plait.platform.access import Principal
 from plait.platform.bot_config import BotConfig, ModelSettings, Onboarding
 from plait.platform.errors import InvalidParams, NotFound
 from plait.platform.plugin_bindings import check_bindings
+from plait.platform.routing import RoutingSettings
 from plait.schema import ToolSpec
 from plait.store import UnitOfWork, new_id
 from plait.store.repositories.base import MAX_PAGE_SIZE as MAX_PAGE_SIZE  # the largest page a list takes
@@ -115,7 +116,9 @@ def check_tools(tools: Sequence[ToolSpec]) -> None:
             raise InvalidParams(f"tools[{index}].parameters: a JSON Schema of type object")
 
 
-async def _checked(uow: UnitOfWork, workspace_id: str, before: BotConfig | None, after: BotConfig) -> BotConfig:
+async def _checked(
+    uow: UnitOfWork, workspace_id: str, before: BotConfig | None, after: BotConfig, *, bot_id: str | None = None
+) -> BotConfig:
     """Check what a change sets: a model id only when it changed (a provider may have gone since)."""
     if not after.name:
         raise InvalidParams("name: must not be empty")
@@ -124,7 +127,30 @@ async def _checked(uow: UnitOfWork, workspace_id: str, before: BotConfig | None,
         check_model_id(after.model.model_id, providers)
     check_tools(after.tools)
     await check_bindings(uow, workspace_id, before, after)
+    if after.routing is not None and after.routing != (before and before.routing):
+        await _check_routing(uow, workspace_id, bot_id, after.routing)
     return after
+
+
+async def _check_routing(uow: UnitOfWork, workspace_id: str, bot_id: str | None, routing: RoutingSettings) -> None:
+    """A router's bots are published bots of its workspace that answer themselves: routing is one hop, so no
+    chain of routers can loop back."""
+    for index, target in enumerate(routing.targets):
+        place = f"routing.bot_ids[{index}]" if index < len(routing.bot_ids) else "routing.fallback_bot_id"
+        if target == bot_id:
+            raise InvalidParams(f"{place}: a router cannot route to itself")
+        bot = await uow.bots.get(workspace_id, target)
+        if bot is None:
+            raise InvalidParams(f"{place}: bot {target} not found in this workspace")
+        version = (
+            None
+            if bot.published_version is None
+            else await uow.bot_versions.find(workspace_id, target, bot.published_version)
+        )
+        if version is None:
+            raise InvalidParams(f"{place}: bot {target} is not published; publish it before routing to it")
+        if BotConfig.from_columns(version.snapshot).routing is not None:
+            raise InvalidParams(f"{place}: bot {target} is a router itself; routing goes one hop, so no loops")
 
 
 def _columns(bot: Bot) -> dict[str, Any]:
@@ -156,7 +182,7 @@ async def update_bot(
     """Apply ``change`` to the draft (published versions stay as they are)."""
     principal.require_writer()
     draft = BotConfig.from_columns(_columns(await _get(uow, principal, bot_id)))
-    config = await _checked(uow, principal.workspace_id, draft, change(draft))
+    config = await _checked(uow, principal.workspace_id, draft, change(draft), bot_id=bot_id)
     bot = await uow.bots.update(principal.workspace_id, bot_id, **config.columns())
     assert bot is not None  # read above in this transaction
     _published.pop((principal.workspace_id, bot_id), None)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from plait.platform import bot_config as typed
 from plait.platform.bots import BotRecord
 from plait.platform.plugin_bindings import BoundPlugin
+from plait.platform.routing import RoutingSettings
+from plait.platform.self_check import SelfCheckSettings
 from plait.schema import ToolSpec
 
 
@@ -77,6 +79,56 @@ class ClientTool(BaseModel):
     parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
 
 
+class RoutingWeights(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    match: float = 0.6
+    model: float = 0.3
+    success: float = 0.2
+    latency: float = 0.1
+    queue: float = 0.1
+
+
+class RoutingInfo(BaseModel):
+    """A Plait extension: the bot routes each turn to one of ``bot_ids`` (see docs/agents.md, Routing)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bot_ids: list[str]
+    fallback_bot_id: str | None = None
+    use_model: bool = False
+    threshold: float = 0.2
+    weights: RoutingWeights = Field(default_factory=RoutingWeights)
+
+    @model_validator(mode="after")
+    def _valid(self) -> RoutingInfo:
+        self.typed()  # its ValueError is a 4000 naming the field
+        return self
+
+    def typed(self) -> RoutingSettings:
+        settings = RoutingSettings.from_json(self.model_dump())
+        assert settings is not None
+        return settings
+
+
+class SelfCheckInfo(BaseModel):
+    """A Plait extension: check knowledge-grounded answers against their chunks (docs/agents.md, Self-check)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    threshold: float = 0.5
+    on_fail: Literal["retry", "mark"] = "mark"
+    sentence_similarity: float = 0.35
+
+    @model_validator(mode="after")
+    def _valid(self) -> SelfCheckInfo:
+        self.typed()
+        return self
+
+    def typed(self) -> SelfCheckSettings:
+        return SelfCheckSettings(**self.model_dump())
+
+
 class BotFields(BaseModel):
     """The fields create and update share; None means "not given" (update keeps the draft's value)."""
 
@@ -92,6 +144,8 @@ class BotFields(BaseModel):
     variables: list[Variable] | None = None
     tools: list[ClientTool] | None = None
     approve_before: list[str] | None = Field(default=None, max_length=64)  # Plait: tools that wait for approval
+    routing: RoutingInfo | None = None  # an explicit null turns routing off
+    self_check: SelfCheckInfo | None = None  # an explicit null turns the check off
 
     def apply(self, config: typed.BotConfig) -> typed.BotConfig:
         """``config`` with the given blocks in place of its own."""
@@ -130,6 +184,10 @@ class BotFields(BaseModel):
             changes["tools"] = tuple(
                 ToolSpec(name=t.name, description=t.description, parameters=t.parameters) for t in self.tools
             )
+        for name in ("routing", "self_check"):
+            if name in self.model_fields_set:
+                block = getattr(self, name)
+                changes[name] = None if block is None else block.typed()
         return config.with_changes(**changes)
 
 
@@ -236,6 +294,8 @@ def render_bot(record: BotRecord, bound: Mapping[str, BoundPlugin] | None = None
         ],
         "tools": [{"name": t.name, "description": t.description, "parameters": t.parameters} for t in config.tools],
         "approve_before": list(config.approve_before),
+        "routing": None if config.routing is None else config.routing.to_json(),
+        "self_check": None if config.self_check is None else config.self_check.to_json(),
         "owner_user_id": bot.owner_user_id or "",
     }
 

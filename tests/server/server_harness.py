@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cozepy import Coze, SyncHTTPClient, TokenAuth
+from cozepy import Coze, DocumentBase, DocumentFormatType, DocumentSourceInfo, SyncHTTPClient, TokenAuth
 from typer.testing import CliRunner
 
 from plait.cli import app as cli
@@ -44,3 +46,17 @@ def run_cli(env: dict[str, str], *args: str) -> str:
     result = CliRunner().invoke(cli, list(args), env=env)
     assert result.exit_code == 0, result.output
     return result.output
+
+
+def ingested_dataset(coze: Coze, space_id: str, name: str, text: str) -> str:
+    """A text dataset holding ``text`` as one document, once it is searchable."""
+    dataset = coze.datasets.create(name=name, space_id=space_id, format_type=DocumentFormatType.DOCUMENT)
+    source = DocumentSourceInfo(file_base64=base64.b64encode(text.encode()).decode(), file_type="txt")
+    (document,) = coze.datasets.documents.create(
+        dataset_id=dataset.dataset_id, document_bases=[DocumentBase(name=f"{name}.txt", source_info=source)]
+    )
+    deadline = time.monotonic() + 30
+    while coze.datasets.process(dataset_id=dataset.dataset_id, document_ids=[document.document_id])[0].status != 1:
+        assert time.monotonic() < deadline, "the document was not ingested"
+        time.sleep(0.1)
+    return dataset.dataset_id

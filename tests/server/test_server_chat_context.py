@@ -3,13 +3,10 @@ variables, knowledge from the bot's datasets, the section's history, a cleared s
 
 from __future__ import annotations
 
-import base64
-import time
-
 import httpx
 import pytest
-from cozepy import ChatEventType, ChatStatus, Coze, DocumentBase, DocumentFormatType, DocumentSourceInfo, Message
-from server_harness import Running
+from cozepy import ChatEventType, ChatStatus, Coze, Message
+from server_harness import Running, ingested_dataset
 
 PERSONA = "You are {{role}} for {{company}}."
 MANUAL = "The Zephyr 3000 kettle must be descaled with citric acid every month."
@@ -17,16 +14,7 @@ MANUAL = "The Zephyr 3000 kettle must be descaled with citric acid every month."
 
 @pytest.fixture(scope="module")
 def dataset_id(coze: Coze, space_id: str) -> str:
-    dataset = coze.datasets.create(name="manuals", space_id=space_id, format_type=DocumentFormatType.DOCUMENT)
-    source = DocumentSourceInfo(file_base64=base64.b64encode(MANUAL.encode()).decode(), file_type="txt")
-    (document,) = coze.datasets.documents.create(
-        dataset_id=dataset.dataset_id, document_bases=[DocumentBase(name="zephyr.txt", source_info=source)]
-    )
-    deadline = time.monotonic() + 30
-    while coze.datasets.process(dataset_id=dataset.dataset_id, document_ids=[document.document_id])[0].status != 1:
-        assert time.monotonic() < deadline, "the document was not ingested"
-        time.sleep(0.1)
-    return dataset.dataset_id
+    return ingested_dataset(coze, space_id, "zephyr", MANUAL)
 
 
 @pytest.fixture(scope="module")

@@ -225,7 +225,7 @@ class DatasetIndexes:
     # -- search -------------------------------------------------------------------------------------------
     async def search(self, dataset: Dataset, query: str, *, mode: Mode, top_k: int) -> list[Document]:
         """The dataset's best chunks for ``query``, as of the dataset row given (or later)."""
-        embedder = self._embedder(dataset.config["embedder"])
+        embedder = self.embedder(dataset.config["embedder"])
         index = await self._current(dataset, embedder)
         settings = RetrievalConfig()
         vector: VectorRetriever | _PgVectors
@@ -285,7 +285,7 @@ class DatasetIndexes:
             if index.vectors is not None:
                 await index.vectors.delete(chunk_ids)
 
-    def _embedder(self, embedder_id: str) -> Embedder:
+    def embedder(self, embedder_id: str) -> Embedder:
         """One embedder per id for the process: the local model is loaded once, whatever the dataset count."""
         if embedder_id not in self._embedders:
             if embedder_id == "hashing":
@@ -333,7 +333,7 @@ class DatasetIndexes:
 
     async def _ingest_one(self, batch: IngestBatch, item: Pending) -> None:
         limits = batch.limits
-        embedder = self._embedder(batch.config.embedder)
+        embedder = self.embedder(batch.config.embedder)
         loaded = await self._read(item, limits)
         if len(loaded) > limits.max_document_rows:
             raise Refused(_too_many_records(limits.max_document_rows))

@@ -111,6 +111,7 @@ class Services:
             datasets=datasets,
             instance=presence.instance,
             timeout_seconds=settings.chat_timeout_seconds,
+            embedder=settings.embedder,
             plugins=plugins,
             sessions=sessions,
         )

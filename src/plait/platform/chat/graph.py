@@ -12,15 +12,18 @@ that name the node that failed, and cancellation that reaches the model call.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from plait.agents import AgentEvent, ReactAgent
 from plait.compose import END, START, CompiledGraph, Graph
+from plait.platform.chat.checked_answer import AnswerCheck, SelfChecked, checked_run
 from plait.platform.chat.jobs import ChatJob
 from plait.platform.chat_knowledge import BotKnowledge
 from plait.platform.chat_prompt import fit, system_message
 from plait.platform.memory.summaries import summary_message
 from plait.schema import Document, Message
+
+TurnEvent = AgentEvent | SelfChecked
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,12 +31,15 @@ class Turn:
     job: ChatJob
     agent: ReactAgent
     knowledge: BotKnowledge | None
+    check: AnswerCheck | None = None  # the bot's self-check (docs/agents.md)
 
 
 @dataclass(frozen=True, slots=True)
 class Prompted:
     agent: ReactAgent
     messages: list[Message]
+    documents: list[Document] = field(default_factory=list)
+    check: AnswerCheck | None = None
 
 
 async def build_context(turn: Turn) -> Prompted:
@@ -47,16 +53,20 @@ async def build_context(turn: Turn) -> Prompted:
     system = system_message(job.config, variables, documents) + summary_message(job.recall.summary)
     messages = fit(system, job.history, job.config.model)
     job.recall.note_prompt(job.history, len(messages) - len(system))
-    return Prompted(turn.agent, messages)
+    return Prompted(turn.agent, messages, documents, turn.check)
 
 
-async def run_agent(prompted: Prompted) -> AsyncIterator[AgentEvent]:
-    async for event in prompted.agent.run(prompted.messages):
+async def run_agent(prompted: Prompted) -> AsyncIterator[TurnEvent]:
+    """A bot with a self-check has its answer checked against the chunks found, when any were."""
+    events: AsyncIterator[TurnEvent] = prompted.agent.run(prompted.messages)
+    if prompted.check is not None and prompted.documents:
+        events = checked_run(prompted.agent, prompted.messages, prompted.documents, prompted.check)
+    async for event in events:
         yield event
 
 
-def _compile() -> CompiledGraph[Turn, AgentEvent]:
-    graph: Graph[Turn, AgentEvent] = Graph(input_type=Turn)
+def _compile() -> CompiledGraph[Turn, TurnEvent]:
+    graph: Graph[Turn, TurnEvent] = Graph(input_type=Turn)
     graph.add_node("context", build_context).add_node("agent", run_agent)
     graph.add_edge(START, "context").add_edge("context", "agent").add_edge("agent", END)
     return graph.compile()

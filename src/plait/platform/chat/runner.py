@@ -13,12 +13,15 @@ import asyncio
 import contextlib
 import logging
 import re
+from collections import Counter
 from collections.abc import Coroutine
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from plait.agents import AnswerDelta, Answered, Paused, ReactAgent, ToolCallsMade, ToolResult
+from plait.components import Embedder
 from plait.components.tool import Tool
+from plait.platform.chat.checked_answer import AnswerCheck, SelfChecked
 from plait.platform.chat.events import (
     ChatCompleted,
     ChatCreated,
@@ -31,8 +34,10 @@ from plait.platform.chat.events import (
 )
 from plait.platform.chat.failures import chat_error
 from plait.platform.chat.graph import BOT_GRAPH, Turn
+from plait.platform.chat.handoff import Handoff
 from plait.platform.chat.jobs import ChatJob, chat_message, insert_rows
 from plait.platform.chat.records import ChatState, ChatUsage, MessageRecord, PendingToolCalls
+from plait.platform.chat.trace import ROUTING_META, ROUTING_MSG_TYPE, SELF_CHECK_MSG_TYPE, as_json, verbose_content
 from plait.platform.chat_knowledge import BotKnowledge
 from plait.platform.chat_prompt import function_call_content
 from plait.platform.dataset_indexes import DatasetIndexes
@@ -85,6 +90,7 @@ class ChatRunner:
         datasets: DatasetIndexes | None = None,
         instance: str = "",
         timeout_seconds: float = 600.0,
+        embedder: str | None = None,
         plugins: PluginTools | None = None,
         sessions: Sessions | None = None,
     ) -> None:
@@ -95,6 +101,8 @@ class ChatRunner:
         self._models = models
         self.instance = instance  # the worker instance stamped on the chats this runner runs
         self._timeout = timeout_seconds
+        self._embedder_id = embedder  # the workspace embedder: routing and self-check compare texts with it
+        self._handoff = Handoff(database, models, self._embedder)
         self._runs: dict[str, Run] = {}
         self._background: set[asyncio.Task[None]] = set()
 
@@ -201,8 +209,11 @@ class ChatRunner:
 
     async def _turn(self, run: Run, answer: _Answer) -> None:
         job = run.job
+        if job.config.routing is not None:
+            await self._hand_off(run)
         knowledge = self._knowledge(job)
-        turn = Turn(job=job, agent=await self._agent(job, knowledge), knowledge=knowledge)
+        turn = Turn(job=job, agent=await self._agent(job, knowledge), knowledge=knowledge, check=self._check(job))
+        checked: SelfChecked | None = None
         async for event in BOT_GRAPH.astream(turn):
             if isinstance(event, AnswerDelta):
                 run.log.append(answer.delta(event))
@@ -216,10 +227,38 @@ class ChatRunner:
                 row = answer.extra("tool_output", event.output, {"tool_call_id": event.call.id})
                 await self._save(job, [row])
                 run.log.append(MessageCompleted(MessageRecord.of(row)))
+            elif isinstance(event, SelfChecked):
+                checked = event
             elif isinstance(event, Paused):
                 await self._pause(run, event)
             else:
-                await self._finish(run, answer.final(event), event.usage)
+                await self._finish(run, answer.final(event), event.usage, checked)
+
+    async def _hand_off(self, run: Run) -> None:
+        """A router's turn runs with the bot it picks (that bot's config, history and conversation unchanged);
+        the chat, and the messages it makes from here, name that bot. The decision is a verbose message and
+        the chat's ``meta_data["plait_routing"]``."""
+        job = run.job
+        running = Counter(r.job.chat.bot_id or "" for r in self._runs.values() if r is not run)
+        routed = await self._handoff.route(job, running)
+        trace = _Answer(job).extra("verbose", verbose_content(ROUTING_MSG_TYPE, routed.trace))
+        fields = {"bot_id": routed.bot_id, "meta_data": {**job.chat.meta_data, ROUTING_META: as_json(routed.trace)}}
+        await self._save(job, [trace], **fields)
+        _apply(job.chat, **fields)
+        job.config = routed.config
+        run.log.append(MessageCompleted(MessageRecord.of(trace)))
+
+    def _check(self, job: ChatJob) -> AnswerCheck | None:
+        """The self-check of a bot that has one and searches its datasets before it answers."""
+        settings = job.config.self_check
+        if settings is None or not job.config.knowledge.dataset_ids or not job.config.knowledge.auto_call:
+            return None
+        return AnswerCheck(settings=settings, embedder=self._embedder())
+
+    def _embedder(self) -> Embedder:
+        if self._datasets is None or self._embedder_id is None:
+            raise RuntimeError("routing and self-check need the runner's datasets and embedder")
+        return self._datasets.embedder(self._embedder_id)
 
     def _knowledge(self, job: ChatJob) -> BotKnowledge | None:
         if self._datasets is None:
@@ -288,13 +327,18 @@ class ChatRunner:
         run.log.append(ChatRequiresAction(run.state))
         run.log.close()
 
-    async def _finish(self, run: Run, answer: MessageRow | None, usage: Usage) -> None:
+    async def _finish(
+        self, run: Run, answer: MessageRow | None, usage: Usage, checked: SelfChecked | None = None
+    ) -> None:
         follow_ups = await self._follow_ups(run.job, answer) if answer is not None else []
+        verdict = _verdict(run.job, answer, checked)
         fields = {"status": "completed", "completed_at": now(), "usage": _usage(usage)}
-        await self._save(run.job, [answer, *follow_ups] if answer else [], **fields)
+        await self._save(run.job, [answer, *verdict, *follow_ups] if answer else [], **fields)
         _apply(run.chat, **fields)
         if answer is not None:
             run.log.append(MessageCompleted(MessageRecord.of(answer)))
+            for row in verdict:
+                run.log.append(MessageCompleted(MessageRecord.of(row)))
             verbose = _Answer(run.job).extra("verbose", VERBOSE_FINISH)
             run.log.append(MessageCompleted(MessageRecord.of(verbose)))
         for follow_up in follow_ups:
@@ -384,6 +428,14 @@ class _Answer:
         return chat_message(
             self.job.chat, role="assistant", kind=kind, content=content, meta_data=meta, message_id=message_id
         )
+
+
+def _verdict(job: ChatJob, answer: MessageRow | None, checked: SelfChecked | None) -> list[MessageRow]:
+    """A checked answer carries the verdict in its meta_data; the check itself follows as a verbose message."""
+    if answer is None or checked is None:
+        return []
+    answer.meta_data = {**answer.meta_data, **checked.meta()}
+    return [_Answer(job).extra("verbose", verbose_content(SELF_CHECK_MSG_TYPE, checked.to_json()))]
 
 
 def _apply(chat: Chat, **fields: Any) -> None:

@@ -204,3 +204,30 @@ class ChatRepository(ScopedRepository[Chat]):
     ) -> Page[Chat]:
         where = Chat.conversation_id == conversation_id
         return await self.page(workspace_id, where, page_num=page_num, page_size=page_size)
+
+    async def outcomes(self, workspace_id: str, bot_ids: list[str], since: int) -> list[ChatOutcomes]:
+        """How the chats of ``bot_ids`` started since ``since`` ended (completed or failed), per bot and status,
+        with their mean seconds from start to end: the live signals routing weighs."""
+        seconds = func.avg(func.coalesce(Chat.completed_at, Chat.failed_at) - Chat.created_at)
+        query = (
+            select(Chat.bot_id, Chat.status, func.count(), seconds)
+            .where(
+                Chat.workspace_id == workspace_id,
+                Chat.bot_id.in_(bot_ids),
+                Chat.created_at >= since,
+                Chat.status.in_(("completed", "failed")),
+            )
+            .group_by(Chat.bot_id, Chat.status)
+        )
+        return [
+            ChatOutcomes(bot_id=bot_id, status=status, count=int(count), mean_seconds=float(mean or 0.0))
+            for bot_id, status, count, mean in (await self.session.execute(query)).all()
+        ]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChatOutcomes:
+    bot_id: str
+    status: str
+    count: int
+    mean_seconds: float

@@ -34,7 +34,7 @@ def test_create_update_publish_retrieve(coze: Coze, space_id: str) -> None:
         onboarding_info=BotOnboardingInfo(prologue="Hi", suggested_questions=["What can you do?"]),
         suggest_reply_info=BotSuggestReplyInfo(reply_mode=SuggestReplyMode.ENABLE),
         model_info_config=BotModelInfo(model_id="scripted/echo", temperature=0.2),
-        plugin_id_list=PluginIDList(id_list=[PluginIDList.PluginIDInfo(plugin_id="11", api_id="12")]),
+        plugin_id_list=PluginIDList(id_list=[PluginIDList.PluginIDInfo(plugin_id="builtin.clock", api_id="current_time")]),
         workflow_id_list=WorkflowIDList(ids=[WorkflowIDList.WorkflowIDInfo(id="21")]),
     )
     assert bot.bot_id.isdigit()
@@ -50,7 +50,8 @@ def test_create_update_publish_retrieve(coze: Coze, space_id: str) -> None:
     assert online.prompt_info is not None and online.prompt_info.prompt == "You help."
     assert online.model_info is not None and online.model_info.model_id == "scripted/echo"
     assert online.onboarding_info is not None and online.onboarding_info.suggested_questions == ["What can you do?"]
-    assert online.plugin_info_list is not None and online.plugin_info_list[0].api_info_list[0].api_id == "12"
+    assert online.plugin_info_list is not None and online.plugin_info_list[0].name == "clock"
+    assert online.plugin_info_list[0].api_info_list[0].api_id == "current_time"
     assert online.workflow_info_list is not None and online.workflow_info_list[0].id == "21"
 
     draft = coze.bots.retrieve(bot_id=bot.bot_id, is_published=False, use_api_version=2)

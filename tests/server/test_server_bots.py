@@ -34,7 +34,9 @@ def test_create_update_publish_retrieve(coze: Coze, space_id: str) -> None:
         onboarding_info=BotOnboardingInfo(prologue="Hi", suggested_questions=["What can you do?"]),
         suggest_reply_info=BotSuggestReplyInfo(reply_mode=SuggestReplyMode.ENABLE),
         model_info_config=BotModelInfo(model_id="scripted/echo", temperature=0.2),
-        plugin_id_list=PluginIDList(id_list=[PluginIDList.PluginIDInfo(plugin_id="builtin.clock", api_id="current_time")]),
+        plugin_id_list=PluginIDList(
+            id_list=[PluginIDList.PluginIDInfo(plugin_id="builtin.clock", api_id="current_time")]
+        ),
         workflow_id_list=WorkflowIDList(ids=[WorkflowIDList.WorkflowIDInfo(id="21")]),
     )
     assert bot.bot_id.isdigit()

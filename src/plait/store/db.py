@@ -43,6 +43,10 @@ from plait.store.repositories import (
     UserRepository,
     UserVariableRepository,
     WorkerRepository,
+    WorkflowNodeRunRepository,
+    WorkflowRepository,
+    WorkflowRunRepository,
+    WorkflowVersionRepository,
     WorkspaceRepository,
 )
 from plait.store.sqlite_loop import LoopConnection, loop_connector
@@ -210,6 +214,10 @@ class UnitOfWork:
         self.summaries = SummaryRepository(session)
         self.user_variables = UserVariableRepository(session)
         self.user_sessions = SessionRepository(session)
+        self.workflows = WorkflowRepository(session)
+        self.workflow_versions = WorkflowVersionRepository(session)
+        self.workflow_runs = WorkflowRunRepository(session)
+        self.workflow_node_runs = WorkflowNodeRunRepository(session)
         return self
 
     async def __aexit__(

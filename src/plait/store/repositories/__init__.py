@@ -26,6 +26,12 @@ from plait.store.repositories.conversations import (
 from plait.store.repositories.memory import SessionRepository, SummaryRepository, UserVariableRepository
 from plait.store.repositories.plugins import PluginRepository
 from plait.store.repositories.workers import SlotsExhausted, WorkerRepository
+from plait.store.repositories.workflows import (
+    WorkflowNodeRunRepository,
+    WorkflowRepository,
+    WorkflowRunRepository,
+    WorkflowVersionRepository,
+)
 
 __all__ = [
     "ApiKeyRepository",
@@ -50,6 +56,10 @@ __all__ = [
     "UserRepository",
     "UserVariableRepository",
     "WorkerRepository",
+    "WorkflowNodeRunRepository",
+    "WorkflowRepository",
+    "WorkflowRunRepository",
+    "WorkflowVersionRepository",
     "WorkspaceRepository",
     "hash_token",
 ]

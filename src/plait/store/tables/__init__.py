@@ -7,6 +7,7 @@ from plait.store.tables.knowledge import Dataset, DatasetDocument, File
 from plait.store.tables.memory import ConversationSummary, UserSession, UserVariable
 from plait.store.tables.plugins import Plugin
 from plait.store.tables.workers import Worker
+from plait.store.tables.workflows import Workflow, WorkflowNodeRun, WorkflowRun, WorkflowVersion
 from plait.store.tables.workspaces import ApiKey, ModelConfig, User, Workspace, WorkspaceMember
 
 __all__ = [
@@ -28,6 +29,10 @@ __all__ = [
     "UserSession",
     "UserVariable",
     "Worker",
+    "Workflow",
+    "WorkflowNodeRun",
+    "WorkflowRun",
+    "WorkflowVersion",
     "Workspace",
     "WorkspaceMember",
 ]

@@ -15,6 +15,7 @@ from plait.platform.chat.records import MessageRecord
 from plait.platform.chat_prompt import TOOL_OUTPUTS, parse_function_call
 from plait.platform.errors import InvalidParams, NotFound
 from plait.store import UnitOfWork, new_id
+from plait.store.base import now
 from plait.store.tables import Conversation, Message, Section
 
 PART_TYPES = {"text": "text", "image": None, "file": None}  # part type -> the field it must carry (None: a file)
@@ -149,7 +150,9 @@ async def _check_bot(uow: UnitOfWork, principal: Principal, bot_id: str) -> None
         raise NotFound(f"bot {bot_id} not found")
 
 
-async def _add_message(uow: UnitOfWork, conversation: Conversation, message: NewMessage) -> Message:
+async def _add_message(
+    uow: UnitOfWork, conversation: Conversation | ConversationRecord, message: NewMessage
+) -> Message:
     check_content(message.content_type, message.content)
     row = Message(
         workspace_id=conversation.workspace_id,
@@ -182,23 +185,48 @@ async def create_conversation(
     for index, message in enumerate(messages):
         check_content(message.content_type, message.content, f"messages[{index}].content")
     first_text = next((m.content for m in messages if m.content_type == "text"), "")
-    section_id = new_id()  # known up front: the conversation is inserted pointing at its first section
-    conversation = await uow.conversations.add(
-        Conversation(
-            workspace_id=principal.workspace_id,
-            bot_id=bot_id,
-            creator_id=principal.user_id,
-            connector_id=connector_id or "1024",
-            name=(name if name is not None else first_text)[:NAME_LENGTH],
-            meta_data=meta_data,
-            last_section_id=section_id,
-        )
-    )
-    await uow.sections.add(
-        Section(id=section_id, workspace_id=conversation.workspace_id, conversation_id=conversation.id)
+    conversation = await open_conversation(
+        uow,
+        principal,
+        bot_id=bot_id,
+        name=(name if name is not None else first_text),
+        meta_data=meta_data,
+        connector_id=connector_id,
     )
     for message in messages:
         await _add_message(uow, conversation, message)
+    return conversation
+
+
+async def open_conversation(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    bot_id: str | None,
+    name: str = "",
+    meta_data: dict[str, str] | None = None,
+    connector_id: str | None = None,
+) -> ConversationRecord:
+    """Insert a conversation and its first section, for a caller that has checked the bot (a chat that opens
+    one): two plain INSERTs, none of the ORM's flush."""
+    stamp = now()
+    section_id = new_id()  # known up front: the conversation is inserted pointing at its first section
+    conversation = Conversation(
+        id=new_id(),
+        workspace_id=principal.workspace_id,
+        bot_id=bot_id,
+        creator_id=principal.user_id,
+        connector_id=connector_id or "1024",
+        name=name[:NAME_LENGTH],
+        meta_data=meta_data or {},
+        last_section_id=section_id,
+        created_at=stamp,
+        updated_at=stamp,
+    )
+    section = Section(id=section_id, workspace_id=principal.workspace_id, conversation_id=conversation.id)
+    section.created_at = stamp
+    await uow.conversations.insert_new([conversation])
+    await uow.sections.insert_new([section])
     return ConversationRecord.of(conversation)
 
 

@@ -18,7 +18,7 @@ from plait.platform.chat.jobs import ChatJob, chat_message, insert_rows, new_cha
 from plait.platform.chat.records import TERMINAL, ChatState, MessageRecord
 from plait.platform.chat.runner import ChatRunner, Run
 from plait.platform.chat_prompt import DEFAULT_ROUNDS, to_messages
-from plait.platform.conversations import ConversationRecord, NewMessage, check_content, create_conversation
+from plait.platform.conversations import ConversationRecord, NewMessage, check_content, open_conversation
 from plait.platform.errors import ChatNotCancelable, InvalidParams, NotFound
 from plait.platform.memory.recall import IdentifiedMessage, Recall
 from plait.platform.memory.variables import user_values
@@ -52,9 +52,7 @@ async def start_chat(uow: UnitOfWork, principal: Principal, runner: ChatRunner, 
         check_content(message.content_type, message.content, f"additional_messages[{index}].content")
     record = await _bot_for_chat(uow, principal, request.bot_id)
     if request.conversation_id is None:
-        conversation = await create_conversation(
-            uow, principal, bot_id=record.bot.id, name=None, meta_data={}, connector_id=None, messages=[]
-        )
+        conversation = await open_conversation(uow, principal, bot_id=record.bot.id)  # the bot is checked
         history = _History(rows=[])  # a new conversation has no history
     else:
         conversation, history = await _with_history(uow, principal, request.conversation_id, record.config)
@@ -105,9 +103,7 @@ async def start_completion(
         raise InvalidParams("messages: the conversation must end with a user or tool message for the bot to answer")
     record = await _bot_for_chat(uow, principal, bot_id)
     last = messages[-1]
-    conversation = await create_conversation(
-        uow, principal, bot_id=record.bot.id, name=None, meta_data={}, connector_id="openai", messages=[]
-    )
+    conversation = await open_conversation(uow, principal, bot_id=record.bot.id, connector_id="openai")
     chat = new_chat(conversation, record.bot.id, principal.user_id, {}, runner.instance)
     uow.add_new(chat)
     if last.role == "user":

@@ -58,7 +58,7 @@ async def fold(
     async with database.unit_of_work() as uow:
         current = await uow.summaries.find(workspace_id, section_id)
         through = current.last_message_id if current is not None else None
-        rows = await uow.summaries.turns(workspace_id, section_id, through or "", cut, MAX_TURN_ROWS)
+        rows = await uow.summaries.turns(workspace_id, conversation_id, section_id, through or "", cut, MAX_TURN_ROWS)
     turns = transcript(rows)
     if not turns:
         return False

@@ -28,6 +28,7 @@ SCOPES = {
     "files": "upload and read files",
     "datasets": "knowledge bases (datasets) and their documents",
     "workspaces": "the key's user (/v1/users/me) and workspaces",
+    "workflows": "create, list, read and run workflows; resume runs and read their histories",
 }
 
 

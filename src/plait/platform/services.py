@@ -25,6 +25,8 @@ from plait.platform.memory.sessions import Sessions
 from plait.platform.plugin_tools import PluginTools
 from plait.platform.presence import Presence
 from plait.platform.providers import WorkspaceModels
+from plait.platform.workflows.recovery import Recovery
+from plait.platform.workflows.runner import WorkflowRunner
 from plait.settings import Settings
 from plait.store import Database, UnitOfWork, upgrade
 from plait.store.crypto import SecretBox
@@ -83,6 +85,7 @@ class Services:
     chats: ChatRunner
     plugins: PluginTools
     sessions: Sessions
+    workflows: WorkflowRunner
 
     @classmethod
     async def open(cls, settings: Settings, *, long_lived: bool = True) -> Services:
@@ -116,6 +119,13 @@ class Services:
             sessions=sessions,
         )
         presence.each_beat(chats.reconcile)
+        workflows = WorkflowRunner(
+            database, models=models, instance=presence.instance, timeout_seconds=settings.chat_timeout_seconds
+        )
+        recovery = Recovery(database, workflows, stale_after_seconds=settings.worker_stale_seconds)
+        if long_lived:  # a server resumes the runs a stopped one left, from their last checkpoint
+            await recovery.sweep()
+            presence.each_beat(recovery.sweep)
         return cls(
             settings=settings,
             database=database,
@@ -127,6 +137,7 @@ class Services:
             chats=chats,
             plugins=plugins,
             sessions=sessions,
+            workflows=workflows,
         )
 
     def unit_of_work(self) -> UnitOfWork:
@@ -134,6 +145,7 @@ class Services:
 
     async def aclose(self) -> None:
         await self.chats.aclose()
+        await self.workflows.aclose()
         await self.plugins.aclose()  # after the chats: their calls may still use a server
         await self.datasets.close()
         await self.models.aclose()

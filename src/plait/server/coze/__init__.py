@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from plait.server.coze import bots, chat, conversations, datasets, files, memory, plugins, workspaces
+from plait.server.coze import bots, chat, conversations, datasets, files, memory, plugins, workflows, workspaces
 
 router = APIRouter()
 router.include_router(bots.router)
@@ -12,6 +12,7 @@ router.include_router(datasets.router)
 router.include_router(files.router)
 router.include_router(memory.router)
 router.include_router(plugins.router)
+router.include_router(workflows.router)
 router.include_router(workspaces.router)
 
 __all__ = ["router"]

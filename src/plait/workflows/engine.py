@@ -220,9 +220,13 @@ class NodeRunner:
             try:
                 _check_inputs(node, inputs)
                 if node.timeout is None:
-                    return await self.kind.run(ctx, inputs, self.config), attempts, None
-                async with asyncio.timeout(node.timeout):
-                    return await self.kind.run(ctx, inputs, self.config), attempts, None
+                    result = await self.kind.run(ctx, inputs, self.config)
+                else:
+                    async with asyncio.timeout(node.timeout):
+                        result = await self.kind.run(ctx, inputs, self.config)
+                if node.outputs:
+                    _check_outputs(node, result.outputs)
+                return result, attempts, None
             except WorkflowInterrupt as paused:
                 if not isinstance(paused, BodyPaused):
                     self._pause(scope, paused)
@@ -304,6 +308,17 @@ def _check_inputs(node: Node, inputs: Mapping[str, Any]) -> None:
         value = inputs[name]
         if item.type is not None and value is not None and not matches(value, item.type):
             raise TypeError(f"input {name!r} should be {item.type}, got {describe(value)}")
+
+
+def _check_outputs(node: Node, outputs: Mapping[str, Any]) -> None:
+    """A node's declared outputs are a contract: a missing or mistyped one fails the node (and can be retried)."""
+    for param in node.outputs:
+        value = outputs.get(param.name)
+        if value is None:
+            if param.required:
+                raise TypeError(f"output {param.name!r} ({param.type}) is missing")
+        elif not matches(value, param.type):
+            raise TypeError(f"output {param.name!r} should be {param.type}, got {describe(value)}")
 
 
 def _describe(exc: BaseException) -> str:

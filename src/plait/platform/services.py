@@ -30,6 +30,7 @@ from plait.platform.workflows.runner import WorkflowRunner
 from plait.settings import Settings
 from plait.store import Database, UnitOfWork, upgrade
 from plait.store.crypto import SecretBox
+from plait.tools.net_guard import NetGuard
 
 
 def secret_box(settings: Settings) -> SecretBox:
@@ -120,7 +121,11 @@ class Services:
         )
         presence.each_beat(chats.reconcile)
         workflows = WorkflowRunner(
-            database, models=models, instance=presence.instance, timeout_seconds=settings.chat_timeout_seconds
+            database,
+            models=models,
+            instance=presence.instance,
+            timeout_seconds=settings.chat_timeout_seconds,
+            extras={NetGuard: NetGuard(allowed_networks=settings.web_url_allowed_networks)},  # http_request nodes
         )
         recovery = Recovery(database, workflows, stale_after_seconds=settings.worker_stale_seconds)
         if long_lived:  # a server resumes the runs a stopped one left, from their last checkpoint

@@ -200,8 +200,10 @@ class NodeType(Generic[C]):
         return self.Config.model_validate(raw)  # type: ignore[return-value]
 
     def outputs(self, config: C, declared: Sequence[Param]) -> Sequence[Param] | None:
-        """The outputs later nodes may reference; None when anything goes (unknown until run time)."""
-        return declared
+        """The outputs later nodes may reference; None when anything goes (unknown until run time).
+
+        By default the node's declared outputs, or None when it declares none."""
+        return list(declared) if declared else None
 
     def branches(self, config: C) -> Sequence[str] | None:
         """The source handles this node chooses between; None for a node with one way out."""

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import Field
 
 from plait.tools.code_runner import Limits, run_code
-from plait.workflows.dsl import Body, Param
+from plait.workflows.dsl import Body
 from plait.workflows.nodes.base import NodeConfig, NodeContext, NodeError, NodeResult, NodeType, register
 from plait.workflows.types import describe
 
@@ -38,9 +38,6 @@ class Code(NodeType[CodeConfig]):
     type = "code"
     title = "Code"
     Config = CodeConfig
-
-    def outputs(self, config: CodeConfig, declared: Sequence[Param]) -> Sequence[Param] | None:
-        return declared or None
 
     def check(self, config: CodeConfig, node_inputs: Mapping[str, Any], body: Body | None) -> list[tuple[str, str]]:
         if "def main" not in config.code:

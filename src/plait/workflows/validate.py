@@ -181,7 +181,7 @@ class _Checker:
         for node in level.nodes:
             if node.id not in reached and (level.container is not None or roots):
                 self.add("unreachable", "no path from the start leads to this node", node.id)
-        self._order(level, roots)
+        self._order(level)
 
     def _check_cycles(self, succ: Mapping[str, list[str]]) -> None:
         state: dict[str, int] = {}
@@ -206,22 +206,17 @@ class _Checker:
             if node not in state:
                 visit(node, [])
 
-    def _order(self, level: _Graph, roots: list[str]) -> None:
-        """For each node, the nodes upstream of it (its ancestors, and the containers around it)."""
+    def _order(self, level: _Graph) -> None:
+        """For each node, the nodes upstream of it (its ancestors, and the containers around it); a search per
+        node rather than a topological pass, so a cycle elsewhere does not hide every reference's source."""
         preds: dict[str, list[str]] = {n: [] for n in level.succ}
         for source, targets in level.succ.items():
             for target in targets:
                 preds[target].append(source)
         outer = self.before.get(level.container.id, set()) | {level.container.id} if level.container else set()
-        order = _topological(level.succ)
-        if order is None:
-            for node_id in level.succ:
-                self.before[node_id] = set(outer)
-            return
-        for node_id in order:
-            incoming = [self.before[p] | {p} for p in preds[node_id] if p in self.before]
+        for node_id in level.succ:
             # after a join a node may read any incoming path: a branch not taken reads as null, as in Coze
-            self.before[node_id] = set(outer).union(*incoming) if node_id not in roots else set(outer)
+            self.before[node_id] = outer | (_reach(preds[node_id], preds) - {node_id})
 
     # -- references and types -------------------------------------------------------------------------
     def _check_inputs(self, node: Node) -> None:
@@ -295,23 +290,6 @@ def _reach(roots: Iterable[str], succ: Mapping[str, list[str]]) -> set[str]:
         seen.add(node)
         todo.extend(succ[node])
     return seen
-
-
-def _topological(succ: Mapping[str, list[str]]) -> list[str] | None:
-    indegree = dict.fromkeys(succ, 0)
-    for targets in succ.values():
-        for target in targets:
-            indegree[target] += 1
-    ready = [n for n, d in indegree.items() if d == 0]
-    order = []
-    while ready:
-        node = ready.pop()
-        order.append(node)
-        for target in succ[node]:
-            indegree[target] -= 1
-            if indegree[target] == 0:
-                ready.append(target)
-    return order if len(order) == len(succ) else None
 
 
 def _containers_of(node_id: str, parent: Mapping[str, str | None]) -> set[str]:

@@ -5,16 +5,16 @@ last save fails still ends its event log."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
+from platform_fixtures import workspace_owner
 from sqlalchemy import text
 
 from plait.models.registry import ProviderConfig, default_registry
 from plait.platform import InvalidParams, bots
-from plait.platform.access import Principal, bootstrap, user_workspaces
+from plait.platform.access import Principal
 from plait.platform.bot_config import BotConfig, ModelSettings
 from plait.platform.chat import service
 from plait.platform.chat.events import ChatFailed, RunEnded
@@ -24,7 +24,7 @@ from plait.platform.errors import ChatNotCancelable
 from plait.platform.presence import Presence
 from plait.platform.providers import WorkspaceModels
 from plait.schema import ToolSpec
-from plait.store import Database, UnitOfWork, new_id, upgrade
+from plait.store import Database, UnitOfWork, new_id
 from plait.store.crypto import SecretBox
 
 CLIENT_TOOL = ToolSpec(name="lookup", description="Look a word up.", parameters={"type": "object"})
@@ -42,23 +42,16 @@ class World:
         return self.database.unit_of_work()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path}/plait.db"
-    else:
-        make: Callable[[], str] = request.getfixturevalue("new_pg_database")
-        url = await asyncio.to_thread(make)
-    await asyncio.to_thread(upgrade, url)
+@pytest.fixture
+async def world(database_url: str) -> AsyncIterator[World]:
+    url = database_url
     database = Database(url)
     async with database.unit_of_work() as uow:
-        admin = await bootstrap(uow)
-        workspace, _ = (await user_workspaces(uow, admin.id))[0]
-        owner = Principal(key_id="", user_id=admin.id, workspace_id=workspace.id, role="owner")
+        owner = await workspace_owner(uow)
         bot = await bots.create_bot(
             uow,
             owner,
-            workspace.id,
+            owner.workspace_id,
             BotConfig(name="b", model=ModelSettings(model_id="scripted/tools"), tools=(CLIENT_TOOL,)),
         )
         await bots.publish_bot(uow, owner, bot.id, ["1024"])

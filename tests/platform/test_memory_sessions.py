@@ -3,19 +3,18 @@ one to idle and deletes an expired one, and the list reads them per bot and user
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
+from platform_fixtures import workspace_owner
 
 from plait.platform import NotFound, bots
-from plait.platform.access import Principal, bootstrap, user_workspaces
+from plait.platform.access import Principal
 from plait.platform.bot_config import BotConfig, ModelSettings
 from plait.platform.conversations import create_conversation
 from plait.platform.memory.sessions import Sessions
-from plait.store import Database, upgrade
+from plait.store import Database
 from plait.store.base import now
 
 
@@ -27,21 +26,14 @@ class World:
     conversation_id: str
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path}/plait.db"
-    else:
-        make: Callable[[], str] = request.getfixturevalue("new_pg_database")
-        url = await asyncio.to_thread(make)
-    await asyncio.to_thread(upgrade, url)
+@pytest.fixture
+async def world(database_url: str) -> AsyncIterator[World]:
+    url = database_url
     database = Database(url)
     async with database.unit_of_work() as uow:
-        admin = await bootstrap(uow)
-        workspace, _ = (await user_workspaces(uow, admin.id))[0]
-        owner = Principal(key_id="", user_id=admin.id, workspace_id=workspace.id, role="owner")
+        owner = await workspace_owner(uow)
         bot = await bots.create_bot(
-            uow, owner, workspace.id, BotConfig(name="b", model=ModelSettings(model_id="scripted/echo"))
+            uow, owner, owner.workspace_id, BotConfig(name="b", model=ModelSettings(model_id="scripted/echo"))
         )
         conversation = await create_conversation(
             uow, owner, bot_id=bot.id, name=None, meta_data={}, connector_id=None, messages=[]

@@ -126,6 +126,7 @@ class Services:
             instance=presence.instance,
             timeout_seconds=settings.chat_timeout_seconds,
             extras={NetGuard: NetGuard(allowed_networks=settings.web_url_allowed_networks)},  # http_request nodes
+            datasets=datasets,
         )
         recovery = Recovery(database, workflows, stale_after_seconds=settings.worker_stale_seconds)
         if long_lived:  # a server resumes the runs a stopped one left, from their last checkpoint

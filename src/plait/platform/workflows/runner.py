@@ -11,9 +11,11 @@ from typing import Any
 
 import orjson
 
+from plait.platform.dataset_indexes import DatasetIndexes
 from plait.platform.providers import WorkspaceModels
 from plait.platform.workflows.checkpoints import DurableCheckpointer
 from plait.platform.workflows.events import RunLog, StreamDone, StreamError, StreamInterrupt, StreamMessage
+from plait.platform.workflows.knowledge import WorkspaceDatasets
 from plait.platform.workflows.records import INTERRUPT_TYPES, RunUsage, debug_url
 from plait.store import Database, new_id
 from plait.store.base import now
@@ -21,6 +23,7 @@ from plait.store.tables import WorkflowNodeRun
 from plait.workflows.dsl import WorkflowDoc
 from plait.workflows.events import Interrupted, MessageOut, NodeFailed, NodeStarted, RunFailed, RunFinished
 from plait.workflows.nodes.base import Services
+from plait.workflows.nodes.knowledge_retrieval import DatasetSearch
 from plait.workflows.run import resume_workflow, run_workflow
 
 log = logging.getLogger(__name__)
@@ -64,6 +67,7 @@ class WorkflowRunner:
         max_running: int = 64,
         timeout_seconds: float = 600.0,
         extras: dict[type[Any], Any] | None = None,
+        datasets: DatasetIndexes | None = None,
     ) -> None:
         self._database = database
         self._models = models
@@ -71,6 +75,7 @@ class WorkflowRunner:
         self._slots = asyncio.Semaphore(max_running)  # the rest wait their turn: a burst of async jobs queues
         self._timeout = timeout_seconds
         self._extras = extras or {}
+        self._datasets = datasets
         self._runs: dict[str, Execution] = {}
 
     def start(self, job: RunJob) -> Execution:
@@ -108,7 +113,7 @@ class WorkflowRunner:
 
     async def _drive(self, execution: Execution) -> None:
         job = execution.job
-        services = Services(models=await self._models.registry(job.workspace_id), extras=dict(self._extras))
+        services = await self._services(job.workspace_id)
         checkpointer = DurableCheckpointer(self._database, workspace_id=job.workspace_id, doc=job.doc)
         if job.answer is NO_ANSWER and await checkpointer.load(job.run_id) is None:
             events = run_workflow(
@@ -159,6 +164,13 @@ class WorkflowRunner:
         kind = INTERRUPT_TYPES.get(interrupt.kind, INTERRUPT_TYPES["question"])
         title = titles.get(interrupt.node_id, interrupt.node_id)
         execution.log.append(StreamInterrupt(event_id, kind, _text(interrupt.data), title))
+
+    async def _services(self, workspace_id: str) -> Services:
+        """What the run's nodes reach: the workspace's models and datasets, and the process's extras."""
+        extras = dict(self._extras)
+        if self._datasets is not None:
+            extras[DatasetSearch] = WorkspaceDatasets(self._database, self._datasets, workspace_id)
+        return Services(models=await self._models.registry(workspace_id), extras=extras)
 
     async def _end(
         self,

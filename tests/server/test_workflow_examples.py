@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from cozepy import Coze, WorkflowEventType
+from cozepy import Coze, CozeAPIError, WorkflowEventType, WorkflowExecuteStatus
 from server_harness import Running, ingested_dataset
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "workflows"
@@ -65,3 +65,40 @@ def test_classify_route_streams_its_result(imported: Callable[[str], str], coze:
     events = list(coze.workflows.runs.stream(workflow_id=workflow_id, parameters={"text": "3"}))
     assert events[-1].event == WorkflowEventType.MESSAGE and events[-1].message is not None
     assert json.loads(events[-1].message.content)["label"] == "order"
+
+
+def test_batch_summary_summarises_every_text_in_order(imported: Callable[[str], str], coze: Coze) -> None:
+    texts = [f"text number {index}" for index in range(6)]
+    summaries = _outputs(coze, imported("batch_summary.yaml"), {"texts": texts})["summaries"]
+    assert len(summaries) == 6 and all(text in summary for text, summary in zip(texts, summaries, strict=True))
+
+
+def test_approval_pauses_on_the_question_and_resumes_with_the_answer(
+    imported: Callable[[str], str], coze: Coze
+) -> None:
+    workflow_id = imported("approval.yaml")
+    events = list(coze.workflows.runs.stream(workflow_id=workflow_id, parameters={"request": "a new laptop"}))
+    assert [event.event for event in events] == [WorkflowEventType.INTERRUPT]
+    interrupt = events[0].interrupt
+    assert interrupt is not None and interrupt.node_title == "Approve?" and interrupt.interrupt_data.type == 2
+    execute_id = interrupt.interrupt_data.event_id.split("/")[0]
+    paused = coze.workflows.runs.run_histories.retrieve(workflow_id=workflow_id, execute_id=execute_id)
+    assert paused.execute_status == WorkflowExecuteStatus.RUNNING
+    resumed = list(
+        coze.workflows.runs.resume(
+            workflow_id=workflow_id, event_id=interrupt.interrupt_data.event_id, resume_data="yes", interrupt_type=2
+        )
+    )
+    assert [event.event for event in resumed] == [WorkflowEventType.MESSAGE]
+    assert resumed[0].message is not None and json.loads(resumed[0].message.content)["decision"] == "yes"
+    done = coze.workflows.runs.run_histories.retrieve(workflow_id=workflow_id, execute_id=execute_id)
+    assert done.execute_status == WorkflowExecuteStatus.SUCCESS and json.loads(done.output)["decision"] == "yes"
+    nodes = done.node_execute_status or {}
+    assert set(nodes) == {"start", "ask", "end"} and all(node.is_finish for node in nodes.values())
+    with pytest.raises(CozeAPIError) as again:  # the event was answered: the run has finished
+        list(
+            coze.workflows.runs.resume(
+                workflow_id=workflow_id, event_id=interrupt.interrupt_data.event_id, resume_data="no", interrupt_type=2
+            )
+        )
+    assert again.value.code == 4000 and "finished" in (again.value.msg or "")

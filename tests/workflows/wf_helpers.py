@@ -42,8 +42,8 @@ def make_doc(
     )
 
 
-def services(**extras: Any) -> Services:
-    return Services(models=default_registry(), extras=dict(extras))
+def services(extras: Mapping[type[Any], Any] | None = None, tools: Any = None) -> Services:
+    return Services(models=default_registry(), tools=tools, extras=dict(extras or {}))
 
 
 async def collect(doc: WorkflowDoc, inputs: Mapping[str, Any], **options: Any) -> list[RunEvent]:

@@ -133,7 +133,7 @@ class _Checker:
 
     # -- edges, cycles, reach -------------------------------------------------------------------------
     def _check_edges(self, level: _Graph) -> None:
-        ids = {n.id for n in level.nodes}
+        ids = {n.id: n for n in level.nodes}  # in document order, so problems come out in a stable order
         container = level.container.id if level.container is not None else None
         level.succ = {node_id: [] for node_id in ids}
         for index, edge in enumerate(level.edges):

@@ -79,5 +79,6 @@ class KnowledgeWriter(Protocol):
 class WorkflowResolver(Protocol):
     """Finds a workflow document by id (a sub-workflow node's target); None when there is no such workflow."""
 
-    async def get_workflow(self, workflow_id: str, version: str | None, system: Mapping[str, Any]) -> WorkflowDoc | None:
-        ...
+    async def get_workflow(
+        self, workflow_id: str, version: str | None, system: Mapping[str, Any]
+    ) -> WorkflowDoc | None: ...

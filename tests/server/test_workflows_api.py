@@ -11,7 +11,15 @@ from typing import Any
 
 import httpx
 import pytest
-from cozepy import Coze, CozeAPIError, WorkflowEventType, WorkflowExecuteStatus, WorkflowRunMode
+from cozepy import (
+    ChatEventType,
+    Coze,
+    CozeAPIError,
+    Message,
+    WorkflowEventType,
+    WorkflowExecuteStatus,
+    WorkflowRunMode,
+)
 from server_harness import Running
 
 ECHO: dict[str, Any] = {
@@ -147,3 +155,56 @@ def test_200_concurrent_async_runs_all_finish(coze: Coze, server: Running, token
     assert len(set(execute_ids)) == 200
     outputs = {json.loads(_finished(coze, echo_id, execute_id).output)["echo"] for execute_id in execute_ids}
     assert outputs == {f"job {index}" for index in range(200)}
+
+
+CHATFLOW: dict[str, Any] = {
+    "name": "chat echo",
+    "kind": "chatflow",
+    "nodes": [
+        {"id": "start", "type": "start"},
+        {
+            "id": "reply",
+            "type": "llm",
+            "config": {"model": "scripted/echo", "prompt": "You said: {{ q }}"},
+            "inputs": {"q": {"ref": {"node": "$sys", "output": "query"}}},
+        },
+        {
+            "id": "end",
+            "type": "end",
+            "config": {"mode": "answer", "template": "{{ text }}"},
+            "inputs": {"text": {"ref": {"node": "reply", "output": "text"}}},
+        },
+    ],
+    "edges": [{"source": "start", "target": "reply"}, {"source": "reply", "target": "end"}],
+}
+
+
+def test_a_chatflow_answers_as_a_chat_and_saves_the_conversation(coze: Coze, server: Running, token: str) -> None:
+    created = _post(server, token, "/v1/workflows", {"document": CHATFLOW, "publish": True})
+    assert created["code"] == 0, created
+    workflow_id = created["data"]["workflow_id"]
+    question = Message.build_user_question_text("hello there")
+    events = list(coze.workflows.chat.stream(workflow_id=workflow_id, additional_messages=[question]))
+    kinds = [event.event for event in events]
+    assert kinds[:2] == [ChatEventType.CONVERSATION_CHAT_CREATED, ChatEventType.CONVERSATION_CHAT_IN_PROGRESS]
+    assert kinds[-1] == ChatEventType.CONVERSATION_CHAT_COMPLETED
+    deltas = "".join(
+        event.message.content
+        for event in events
+        if event.event == ChatEventType.CONVERSATION_MESSAGE_DELTA and event.message
+    )
+    assert deltas == "You said: hello there"
+    chat = events[-1].chat
+    assert chat is not None
+    messages = coze.chat.messages.list(conversation_id=chat.conversation_id, chat_id=chat.id)
+    assert [(m.role, m.content) for m in messages] == [("user", "hello there"), ("assistant", "You said: hello there")]
+    with pytest.raises(CozeAPIError) as not_a_chatflow:
+        list(
+            coze.workflows.chat.stream(
+                workflow_id=_post(server, token, "/v1/workflows", {"document": {**ECHO, "name": "plain"}})["data"][
+                    "workflow_id"
+                ],
+                additional_messages=[question],
+            )
+        )
+    assert not_a_chatflow.value.code == 4000

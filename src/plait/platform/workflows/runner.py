@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +78,7 @@ class WorkflowRunner:
         self._extras = extras or {}
         self._datasets = datasets
         self._runs: dict[str, Execution] = {}
+        self._followers: set[asyncio.Task[None]] = set()
 
     def start(self, job: RunJob) -> Execution:
         """Start (or continue) the run; call once its row is committed."""
@@ -86,12 +88,18 @@ class WorkflowRunner:
         execution.task.add_done_callback(lambda _: self._runs.pop(job.run_id, None))
         return execution
 
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` beside the runs (what follows one, such as a chatflow's chat), until shutdown."""
+        task = asyncio.create_task(work)
+        self._followers.add(task)
+        task.add_done_callback(self._followers.discard)
+
     def get(self, run_id: str) -> Execution | None:
         return self._runs.get(run_id)
 
     async def aclose(self) -> None:
         """At shutdown: stop the runs; their rows stay ``running`` and the next start resumes them."""
-        tasks = [run.task for run in self._runs.values() if run.task is not None]
+        tasks = [run.task for run in self._runs.values() if run.task is not None] + list(self._followers)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -30,6 +30,7 @@ class RunRequest:
     connector_uid: str = ""
     logid: str = ""
     system: dict[str, Any] | None = None
+    conversation_id: str | None = None  # a chatflow's
 
 
 async def start_run(uow: UnitOfWork, principal: Principal, runner: WorkflowRunner, request: RunRequest) -> Execution:
@@ -44,6 +45,7 @@ async def start_run(uow: UnitOfWork, principal: Principal, runner: WorkflowRunne
         status="running",
         run_mode=request.run_mode,
         bot_id=request.bot_id,
+        conversation_id=request.conversation_id,
         connector_uid=request.connector_uid or principal.user_id,
         logid=request.logid,
         runner=runner.instance,

@@ -12,14 +12,17 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from plait.platform.workflows import catalog, runs
+from plait.platform.chat.events import EventLog
+from plait.platform.workflows import catalog, chatflow, runs
 from plait.platform.workflows.records import RUN_MODES, debug_url
 from plait.platform.workflows.runner import Execution
+from plait.server.coze.chat_events import SseEncoder
 from plait.server.coze.workflow_events import WorkflowSseEncoder
 from plait.server.coze.workflow_schemas import (
     ResumeBody,
     RunBody,
     WorkflowBody,
+    WorkflowChatBody,
     history_view,
     node_view,
     version_view,
@@ -73,6 +76,21 @@ async def resume_workflow(body: ResumeBody, uow: Uow, caller: Caller, services: 
         interrupt_type=body.interrupt_type,
     )
     return _stream(execution)
+
+
+@router.post("/v1/workflows/chat")
+async def chat_workflow(body: WorkflowChatBody, uow: Uow, caller: Caller, services: Services) -> StreamingResponse:
+    """A chatflow's answer as the chat SSE of /v3/chat, the conversation's messages saved."""
+    request = chatflow.ChatflowRequest(
+        workflow_id=body.workflow_id,
+        messages=[message.new() for message in body.additional_messages or []],
+        parameters=body.parameters or {},
+        conversation_id=body.conversation_id or None,
+        bot_id=body.bot_id or None,
+        user_id=str((body.ext or {}).get("user_id") or ""),
+    )
+    events = await chatflow.start_chatflow(uow, caller, services.workflows, services.database, request)
+    return StreamingResponse(_chat_sse(events), media_type="text/event-stream", headers={"cache-control": "no-cache"})
 
 
 @router.get("/v1/workflows/{workflow_id}/run_histories/{execute_id}")
@@ -160,6 +178,12 @@ def _run_request(body: RunBody, request: Request, mode: int) -> runs.RunRequest:
 
 def _stream(execution: Execution) -> StreamingResponse:
     return StreamingResponse(_sse(execution), media_type="text/event-stream", headers={"cache-control": "no-cache"})
+
+
+async def _chat_sse(events: EventLog) -> AsyncIterator[bytes]:
+    encoder = SseEncoder()
+    async for batch in events.batches():
+        yield b"".join(encoder.encode(event) for event in batch)
 
 
 async def _sse(execution: Execution) -> AsyncIterator[bytes]:

@@ -11,6 +11,7 @@ from plait.cli.kb import eval_app, kb_app
 from plait.cli.mcp import mcp_app
 from plait.cli.providers import providers_app
 from plait.cli.server import server_app
+from plait.cli.workflows import workflows_app
 
 app = typer.Typer(name="plait", help="Plait: an LLM application framework and platform.", no_args_is_help=True)
 
@@ -26,6 +27,7 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(server_app)  # serve, keys, db
 app.add_typer(providers_app, name="providers")
 app.add_typer(mcp_app, name="mcp")
+app.add_typer(workflows_app, name="workflows")
 
 
 @app.command("version")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from plait.workflows.events import NodeStatus
@@ -57,7 +57,12 @@ class RunState:
     started_at: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain data (values shared, not copied: ``dumps`` right away, or copy). ``asdict`` deep-copies every
+        output of every node on each save, which made a save cost O(run) in copies."""
+        data = {name: getattr(self, name) for name in _FIELDS}
+        data["nodes"] = {key: {f: getattr(r, f) for f in _RECORD_FIELDS} for key, r in self.nodes.items()}
+        data["interrupts"] = [{f: getattr(i, f) for f in _INTERRUPT_FIELDS} for i in self.interrupts]
+        return data
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), ensure_ascii=False, default=str)
@@ -72,6 +77,11 @@ class RunState:
     @classmethod
     def loads(cls, text: str) -> RunState:
         return cls.from_json(json.loads(text))
+
+
+_FIELDS = tuple(f.name for f in fields(RunState))
+_RECORD_FIELDS = tuple(f.name for f in fields(NodeRecord))
+_INTERRUPT_FIELDS = tuple(f.name for f in fields(PendingInterrupt))
 
 
 @runtime_checkable

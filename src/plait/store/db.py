@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar, cast, overload
 
 import orjson
 from sqlalchemy import event
@@ -184,7 +184,59 @@ ConflictError = IntegrityError  # a constraint refused the write: a row it refer
 AfterCommit = Callable[[], Awaitable[None]]
 
 
+R = TypeVar("R")
+
+
+class _Repository(Generic[R]):
+    """A unit of work's repository of one kind, made on first access and kept for the unit of work."""
+
+    def __init__(self, kind: Callable[[AsyncSession], R]) -> None:
+        self.kind = kind
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, uow: None, owner: type) -> _Repository[R]: ...
+    @overload
+    def __get__(self, uow: UnitOfWork, owner: type) -> R: ...
+    def __get__(self, uow: UnitOfWork | None, owner: type) -> R | _Repository[R]:
+        if uow is None:
+            return self
+        made = uow.repositories.get(self.name)
+        if made is None:
+            made = uow.repositories[self.name] = self.kind(uow.session)
+        return cast(R, made)
+
+
 class UnitOfWork:
+    """One session, one transaction, and the repositories that share it (each made on first use: a unit of
+    work of a chat turn touches two or three of the twenty-odd)."""
+
+    workspaces = _Repository(WorkspaceRepository)
+    users = _Repository(UserRepository)
+    api_keys = _Repository(ApiKeyRepository)
+    model_configs = _Repository(ModelConfigRepository)
+    bots = _Repository(BotRepository)
+    bot_versions = _Repository(BotVersionRepository)
+    conversations = _Repository(ConversationRepository)
+    sections = _Repository(SectionRepository)
+    messages = _Repository(MessageRepository)
+    chats = _Repository(ChatRepository)
+    files = _Repository(FileRepository)
+    datasets = _Repository(DatasetRepository)
+    documents = _Repository(DocumentRepository)
+    chunks = _Repository(ChunkRepository)
+    workers = _Repository(WorkerRepository)
+    plugins = _Repository(PluginRepository)
+    summaries = _Repository(SummaryRepository)
+    user_variables = _Repository(UserVariableRepository)
+    user_sessions = _Repository(SessionRepository)
+    workflows = _Repository(WorkflowRepository)
+    workflow_versions = _Repository(WorkflowVersionRepository)
+    workflow_runs = _Repository(WorkflowRunRepository)
+    workflow_node_runs = _Repository(WorkflowNodeRunRepository)
+
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
         self._after_commit: list[AfterCommit] = []
@@ -194,30 +246,8 @@ class UnitOfWork:
         return self._session
 
     async def __aenter__(self) -> UnitOfWork:
-        session = self._session = self._sessions()
-        self.workspaces = WorkspaceRepository(session)
-        self.users = UserRepository(session)
-        self.api_keys = ApiKeyRepository(session)
-        self.model_configs = ModelConfigRepository(session)
-        self.bots = BotRepository(session)
-        self.bot_versions = BotVersionRepository(session)
-        self.conversations = ConversationRepository(session)
-        self.sections = SectionRepository(session)
-        self.messages = MessageRepository(session)
-        self.chats = ChatRepository(session)
-        self.files = FileRepository(session)
-        self.datasets = DatasetRepository(session)
-        self.documents = DocumentRepository(session)
-        self.chunks = ChunkRepository(session)
-        self.workers = WorkerRepository(session)
-        self.plugins = PluginRepository(session)
-        self.summaries = SummaryRepository(session)
-        self.user_variables = UserVariableRepository(session)
-        self.user_sessions = SessionRepository(session)
-        self.workflows = WorkflowRepository(session)
-        self.workflow_versions = WorkflowVersionRepository(session)
-        self.workflow_runs = WorkflowRunRepository(session)
-        self.workflow_node_runs = WorkflowNodeRunRepository(session)
+        self._session = self._sessions()
+        self.repositories: dict[str, object] = {}  # of this session: a unit of work entered again starts anew
         return self
 
     async def __aexit__(

@@ -159,3 +159,15 @@ def test_shape_errors_name_the_node() -> None:
         )
     problems = {(p.node_id, p.field) for p in caught.value.problems}
     assert ("bad id!", "id") in problems and ("bad id!", "colour") in problems
+
+
+def test_the_complete_example_of_the_docs_is_valid() -> None:
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "workflows.md").read_text()
+    example = yaml.safe_load(re.findall(r"```yaml\n(.*?)```", text, re.S)[0])
+    jsonschema.validate(example, shipped())
+    assert validate(parse_doc(example)) == []

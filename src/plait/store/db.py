@@ -119,10 +119,13 @@ class SQLiteSession(AsyncSession):
         if not (sync.new or sync.dirty or sync.deleted or getattr(statement, "is_dml", False)):
             return
         await self.connection()  # first: a lock holder must never wait for the pool, whose connections wait for it
-        try:
-            await asyncio.wait_for(self.write_lock.acquire(), SQLITE_BUSY_TIMEOUT_MS / 1000)
-        except TimeoutError:
-            raise OperationalError("waiting for the write lock", None, Exception("database is locked")) from None
+        if self.write_lock.locked():
+            try:
+                await asyncio.wait_for(self.write_lock.acquire(), SQLITE_BUSY_TIMEOUT_MS / 1000)
+            except TimeoutError:
+                raise OperationalError("waiting for the write lock", None, Exception("database is locked")) from None
+        else:  # taken at once: wait_for would wrap the acquire in a task and yield a whole turn of the loop
+            await self.write_lock.acquire()
         self._writing = True
 
     def _release(self) -> None:

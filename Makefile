@@ -22,10 +22,12 @@ PGVECTOR_BUILD := $(HOME)/.cache/plait/pgvector-$(PGVECTOR_VERSION)
 # apt with lists of its own, so the machine's apt sources and lists stay as they are.
 PRIVATE_APT := -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=$(PGVECTOR_BUILD)/sources \
 	-o Dir::State::Lists=$(PGVECTOR_BUILD)/lists -o Dir::Cache=$(PGVECTOR_BUILD)/cache -o APT::Sandbox::User=root
+# The studio's browser tests drive Debian's Chromium through Playwright (no browser download of Playwright's own).
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: setup run test bench lint format clean
 
-setup: $(STAMP) $(PGVECTOR)
+setup: $(STAMP) $(PGVECTOR) $(CHROMIUM)
 
 $(STAMP): pyproject.toml Makefile $(LLAMA_WHEEL_STAMP)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +60,10 @@ $(PGVECTOR):
 	tar -xzf $(PGVECTOR_BUILD)/pgvector_$(PGVECTOR_VERSION).orig.tar.gz -C $(PGVECTOR_BUILD)
 	$(MAKE) -C $(PGVECTOR_BUILD)/pgvector-$(PGVECTOR_VERSION) OPTFLAGS="" with_llvm=no \
 		PG_CONFIG=/usr/lib/postgresql/$(PG_MAJOR)/bin/pg_config install
+
+$(CHROMIUM):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 
 # The platform server with the embedded defaults: SQLite and the local model in ~/.plait, on 127.0.0.1:8000.
 run: setup

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from plait.platform.services import Services
-from plait.server import envelope
+from plait.server import envelope, studio
 from plait.server.coze import files
 from plait.server.coze import router as coze_router
 from plait.server.mcp import McpFace
@@ -32,7 +32,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="Plait", lifespan=lifespan, redoc_url=None)  # /docs and /openapi.json, no token needed
     envelope.install(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, exempt={files.UPLOAD_PATH})
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, exempt={files.UPLOAD_PATH, studio.UPLOAD_PATH}
+    )
     app.add_middleware(LogIdMiddleware)  # outside the body limit, so even a 413 carries a log id
     add_edge_middleware(app, settings)  # CORS and secure headers, outermost
 
@@ -43,6 +45,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(coze_router)
     app.include_router(openai_router)
     app.include_router(mcp.router)
+    app.include_router(studio.router)  # the page at / and /api/studio/*
+    app.mount(studio.STATIC_PATH, studio.static_files(), name="studio-static")
     return app
 
 

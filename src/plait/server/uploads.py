@@ -11,7 +11,10 @@ from fastapi import Request
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from plait.platform import BodyTooLarge, InvalidParams
+from plait.platform import BodyTooLarge, InvalidParams, Principal, files
+from plait.platform.files import FileRecord
+from plait.platform.unit_of_work import UnitOfWork
+from plait.settings import Settings
 
 if TYPE_CHECKING:  # defined only for type checkers
     from python_multipart.multipart import MultipartCallbacks
@@ -91,3 +94,14 @@ async def read_file_part(request: Request, name: str, sink: Callable[[bytes], No
     if not found:
         raise InvalidParams(f"{name}: missing; send the file as the multipart field {name!r}")
     return found[0]
+
+
+async def store_upload(request: Request, uow: UnitOfWork, caller: Principal, settings: Settings) -> FileRecord:
+    """The multipart ``file`` of ``request`` as a stored file of the caller's workspace: the writer check comes
+    before any byte is read, and the bytes go to disk under ``max_upload_bytes`` as they arrive."""
+    sink = files.open_upload(caller, settings.data_dir, settings.max_upload_bytes)
+    try:
+        part = await read_file_part(request, "file", sink.write, settings.max_upload_bytes)
+        return await files.finish_upload(uow, caller, sink, name=part.file_name, content_type=part.content_type)
+    finally:
+        sink.discard()

@@ -42,6 +42,7 @@ class ChatRequest:
     meta_data: dict[str, str] = field(default_factory=dict)
     auto_save_history: bool = True
     defer: bool = False  # let the run insert the chat and its messages (see ChatJob.unsaved)
+    draft: bool = False  # run the bot's draft, even when it has a published version (the studio's playground)
 
 
 async def start_chat(uow: UnitOfWork, principal: Principal, runner: ChatRunner, request: ChatRequest) -> Run:
@@ -50,7 +51,10 @@ async def start_chat(uow: UnitOfWork, principal: Principal, runner: ChatRunner, 
         raise InvalidParams("additional_messages: a chat in a new conversation needs at least one message")
     for index, message in enumerate(request.messages):
         check_content(message.content_type, message.content, f"additional_messages[{index}].content")
-    record = await _bot_for_chat(uow, principal, request.bot_id)
+    if request.draft:
+        record = await get_bot(uow, principal, request.bot_id, published=False)
+    else:
+        record = await _bot_for_chat(uow, principal, request.bot_id)
     if request.conversation_id is None:
         conversation = await open_conversation(uow, principal, bot_id=record.bot.id)  # the bot is checked
         history = _History(rows=[])  # a new conversation has no history

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from plait.platform import files
 from plait.server.deps import Caller, Services, Uow, require_scope
 from plait.server.envelope import ok
-from plait.server.uploads import read_file_part
+from plait.server.uploads import store_upload
 
 router = APIRouter(dependencies=[require_scope("files")])
 UPLOAD_PATH = "/v1/files/upload"
@@ -22,14 +22,7 @@ def render_file(file: files.FileRecord) -> dict[str, Any]:
 @router.post(UPLOAD_PATH)
 async def upload_file(request: Request, uow: Uow, caller: Caller, services: Services) -> dict[str, Any]:
     """The body is read here, not by FastAPI, so the size limit holds while it streams."""
-    settings = services.settings
-    sink = files.open_upload(caller, settings.data_dir, settings.max_upload_bytes)
-    try:
-        part = await read_file_part(request, "file", sink.write, settings.max_upload_bytes)
-        file = await files.finish_upload(uow, caller, sink, name=part.file_name, content_type=part.content_type)
-    finally:
-        sink.discard()
-    return ok(render_file(file))
+    return ok(render_file(await store_upload(request, uow, caller, services.settings)))
 
 
 @router.get("/v1/files/retrieve")

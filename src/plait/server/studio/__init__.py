@@ -1,0 +1,14 @@
+"""The studio face: the web page people build, test and watch their agents and knowledge with, and the small
+``/api/studio/*`` JSON API it needs beside the Coze and OpenAI faces (docs/studio.md)."""
+
+from fastapi import APIRouter
+
+from plait.server.studio import agents, chat, knowledge, pages, settings
+from plait.server.studio.knowledge import UPLOAD_PATH
+from plait.server.studio.pages import STATIC_PATH, static_files
+
+router = APIRouter()
+for module in (pages, agents, chat, knowledge, settings):
+    router.include_router(module.router)
+
+__all__ = ["STATIC_PATH", "UPLOAD_PATH", "router", "static_files"]

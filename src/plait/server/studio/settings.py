@@ -1,0 +1,122 @@
+"""``/api/studio/session``, ``/api/studio/providers`` and ``/api/studio/keys``: who is signed in and where, the
+workspace's model providers, and its API keys (owners and admins only: a key reaches everything its scopes
+allow, and a provider key spends the workspace's credit)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from plait.platform import Forbidden, Principal, access, providers
+from plait.platform.local_owner import LOCAL_KEY_ID, switchable_workspaces
+from plait.server.deps import Services, Uow
+from plait.server.studio.auth import StudioCaller
+
+router = APIRouter(prefix="/api/studio")
+
+
+class ProviderFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str | None = None
+    api_key: str | None = Field(default=None, max_length=1000)  # "" removes the key; None keeps it
+    base_url: str | None = Field(default=None, max_length=2000)
+    models: list[str] = Field(default_factory=list, max_length=100)
+
+
+class NewKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[str] = Field(default_factory=list)
+
+
+def _require_admin(caller: Principal) -> None:
+    if caller.role not in providers.ADMIN_ROLES:
+        raise Forbidden(f"role {caller.role!r} cannot manage this workspace's API keys")
+
+
+@router.get("/session")
+async def session(uow: Uow, caller: StudioCaller) -> dict[str, Any]:
+    user = await access.current_user(uow, caller)
+    workspaces = await switchable_workspaces(uow, caller)
+    return {
+        "mode": "local" if caller.key_id == LOCAL_KEY_ID else "key",
+        "user": {"id": user.id, "name": user.name, "nick_name": user.nick_name},
+        "workspace_id": caller.workspace_id,
+        "role": caller.role,
+        "scopes": list(caller.scopes),
+        "workspaces": [{"id": w.id, "name": w.name, "type": w.workspace_type, "role": w.role} for w in workspaces],
+    }
+
+
+@router.get("/providers")
+async def list_providers(uow: Uow, caller: StudioCaller) -> dict[str, Any]:
+    rows = await providers.list_providers(uow, caller)
+    items = [
+        {
+            "name": row.name,
+            "kind": row.provider,
+            "base_url": row.base_url or "",
+            "models": [model for model in row.model.split(",") if model],
+            "has_key": row.encrypted_key is not None,
+        }
+        for row in rows
+    ]
+    return {"items": items, "kinds": list(providers.KINDS)}
+
+
+@router.put("/providers/{name}")
+async def set_provider(
+    name: str, body: ProviderFields, uow: Uow, caller: StudioCaller, services: Services
+) -> dict[str, Any]:
+    change = providers.ProviderChange(
+        name=name,
+        kind=body.kind or None,
+        api_key=body.api_key,
+        base_url=body.base_url or None,
+        models=tuple(body.models),
+    )
+    row = await providers.set_provider(uow, caller, services.box, change)
+    return {"name": row.name, "kind": row.provider}
+
+
+@router.delete("/providers/{name}")
+async def remove_provider(name: str, uow: Uow, caller: StudioCaller) -> dict[str, Any]:
+    await providers.remove_provider(uow, caller, name)
+    return {"name": name}
+
+
+def _key(key: access.KeyRecord) -> dict[str, Any]:
+    return {
+        "id": key.id,
+        "name": key.name,
+        "prefix": key.prefix,
+        "scopes": list(key.scopes),
+        "revoked": key.revoked_at is not None,
+        "last_used_at": key.last_used_at,
+    }
+
+
+@router.get("/keys")
+async def list_keys(uow: Uow, caller: StudioCaller) -> dict[str, Any]:
+    _require_admin(caller)
+    return {"items": [_key(key) for key in await access.list_keys(uow, caller.workspace_id)]}
+
+
+@router.post("/keys", status_code=201)
+async def create_key(body: NewKey, uow: Uow, caller: StudioCaller) -> dict[str, Any]:
+    """The token is in this answer only; the server keeps its hash."""
+    _require_admin(caller)
+    new = await access.create_key(
+        uow, workspace_id=caller.workspace_id, user_id=caller.user_id, name=body.name.strip(), scopes=body.scopes
+    )
+    return {**_key(new.key), "token": new.token}
+
+
+@router.post("/keys/{key_id}/revoke")
+async def revoke_key(key_id: str, uow: Uow, caller: StudioCaller) -> dict[str, Any]:
+    _require_admin(caller)
+    return _key(await access.revoke_key(uow, [caller.workspace_id], key_id))

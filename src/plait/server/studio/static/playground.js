@@ -1,0 +1,128 @@
+// The playground: chat with the draft or the published version, tokens as they stream, tool calls and their
+// results inline (collapsed), a stop button that cancels the run, and a new conversation.
+import { call, stream } from "./api.js";
+import { field, h } from "./dom.js";
+import { t } from "./i18n.js";
+
+const TOOL_TYPES = new Set(["function_call", "tool_output", "tool_response"]);
+
+export function playground(agent) {
+  let config = agent.draft;
+  let conversationId = null;
+  let running = null; // {controller, chatId, conversationId}
+  const log = h("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": t("play.log"), tabindex: "0" });
+  const status = h("p", { class: "status-line", role: "status" });
+  const version = h("select", {}, h("option", { value: "draft" }, t("play.draft")), h("option", { value: "published" }, t("play.published")));
+  const input = h("textarea", { rows: 2, required: true });
+  const send = h("button", { type: "submit" }, t("play.send"));
+  const stop = h("button", { type: "button", class: "danger", disabled: true, onclick: () => cancel() }, t("play.stop"));
+  const fresh = h("button", { type: "button", class: "quiet", onclick: () => reset() }, t("play.new"));
+
+  function opening() {
+    log.replaceChildren();
+    if (config.prologue) log.append(h("div", { class: "msg assistant" }, config.prologue));
+    if (config.suggested_questions.length) {
+      log.append(h("div", { class: "chips" }, config.suggested_questions.map((q) => h("button", { type: "button", onclick: () => ask(q) }, q))));
+    }
+  }
+
+  function reset() {
+    cancel();
+    conversationId = null;
+    status.textContent = "";
+    opening();
+    input.focus();
+  }
+
+  function bubble(role, text) {
+    const el = h("div", { class: `msg ${role}` }, text);
+    log.append(el);
+    log.scrollTop = log.scrollHeight;
+    return el;
+  }
+
+  function toolMessage(message) {
+    const label = message.type === "function_call" ? t("play.tool_call", { name: toolName(message.content) }) : t("play.tool_result");
+    log.append(h("div", { class: "msg assistant tool" }, h("details", {}, h("summary", {}, label), h("pre", {}, message.content))));
+  }
+
+  function finished(chat) {
+    const text = chat.error ? `${t(`status.${chat.status}`)}: ${chat.error.msg}` : t(`status.${chat.status}`);
+    status.replaceChildren(h("span", { class: `badge ${chat.status}`, "data-status": chat.status }, text));
+  }
+
+  async function ask(text) {
+    if (running || !text.trim()) return;
+    bubble("user", text);
+    input.value = "";
+    const answers = new Map();
+    const controller = new AbortController();
+    running = { controller, chatId: null, conversationId: null };
+    send.disabled = true;
+    stop.disabled = false;
+    status.textContent = t("play.thinking");
+    try {
+      const body = { message: text, conversation_id: conversationId, version: version.value };
+      await stream(`/agents/${agent.id}/chat`, body, (event) => {
+        if (event.event === "chat") {
+          conversationId = event.conversation_id;
+          Object.assign(running, { chatId: event.chat_id, conversationId: event.conversation_id });
+          if (!["created", "in_progress"].includes(event.status)) finished(event);
+        } else if (event.event === "delta") {
+          const el = answers.get(event.message_id) || bubble("assistant", "");
+          answers.set(event.message_id, el);
+          el.append(event.text);
+          log.scrollTop = log.scrollHeight;
+        } else if (event.event === "message") {
+          const message = event.message;
+          if (TOOL_TYPES.has(message.type)) toolMessage(message);
+          else if (message.type === "answer") {
+            const el = answers.get(message.id) || bubble("assistant", "");
+            el.textContent = message.content;
+          } else if (message.type === "follow_up") {
+            log.append(h("div", { class: "chips" }, h("button", { type: "button", onclick: () => ask(message.content) }, message.content)));
+          }
+        }
+      }, controller.signal);
+    } catch (err) {
+      if (err.name !== "AbortError") status.replaceChildren(h("span", { class: "error", role: "alert" }, err.message));
+    } finally {
+      running = null;
+      send.disabled = false;
+      stop.disabled = true;
+    }
+  }
+
+  async function cancel() {
+    const run = running;
+    if (!run) return;
+    if (run.chatId) {
+      try {
+        finished(await call("POST", "/chats/cancel", { conversation_id: run.conversationId, chat_id: run.chatId }));
+      } catch (err) {
+        status.textContent = err.message;
+      }
+    }
+    run.controller.abort(); // the server stops a run whose page left, in case the cancel did not reach it
+  }
+
+  opening();
+  const element = h("section", { class: "panel", "aria-labelledby": "play-title" },
+    h("div", { class: "row" }, h("h2", { id: "play-title" }, t("play.title")), h("div", { class: "fit" }, field(t("play.version"), version)), h("div", { class: "fit" }, fresh)),
+    log, status,
+    h("form", { onsubmit: (event) => { event.preventDefault(); ask(input.value); } },
+      field(t("play.message"), input),
+      h("p", { class: "row" }, h("span"), stop, send)));
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); ask(input.value); }
+  });
+  return {
+    element,
+    stop: () => cancel(),
+    update(draft) { config = draft; if (!conversationId) opening(); },
+  };
+}
+
+function toolName(content) {
+  try { return JSON.parse(content).name || ""; } catch { return ""; }
+}

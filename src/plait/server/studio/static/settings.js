@@ -1,0 +1,79 @@
+// Settings: the workspace's model providers and its API keys.
+import { call } from "./api.js";
+import { field, go, h, toast, when } from "./dom.js";
+import { t } from "./i18n.js";
+
+async function providersPanel() {
+  const found = await call("GET", "/providers");
+  const name = h("input", { type: "text", required: true, pattern: "[A-Za-z0-9_-]+" });
+  const kind = h("select", {}, h("option", { value: "" }, t("settings.kind_builtin")), found.kinds.map((k) => h("option", { value: k }, k)));
+  const baseUrl = h("input", { type: "text", placeholder: "https://" });
+  const apiKey = h("input", { type: "password", autocomplete: "off" });
+  const models = h("input", { type: "text" });
+  const form = h("form", { onsubmit: async (event) => {
+    event.preventDefault();
+    try {
+      await call("PUT", `/providers/${encodeURIComponent(name.value.trim())}`, {
+        kind: kind.value || null,
+        base_url: baseUrl.value.trim() || null,
+        api_key: apiKey.value || null,
+        models: models.value.split(",").map((m) => m.trim()).filter(Boolean),
+      });
+      toast(t("settings.saved"));
+      go("#settings");
+    } catch (err) {
+      toast(err.message);
+    }
+  } },
+  h("h3", {}, t("settings.add_provider")),
+  h("div", { class: "row" }, field(t("settings.provider_name"), name), field(t("settings.kind"), kind)),
+  h("div", { class: "row" }, field(t("settings.base_url"), baseUrl), field(t("settings.api_key"), apiKey)),
+  field(t("settings.models"), models, t("settings.models_hint")),
+  h("p", {}, h("button", { type: "submit" }, t("settings.save_provider"))));
+  const remove = (provider) => async () => {
+    await call("DELETE", `/providers/${encodeURIComponent(provider)}`).catch((err) => toast(err.message));
+    go("#settings");
+  };
+  return h("section", { class: "panel" }, h("h2", {}, t("settings.providers")), h("p", { class: "muted" }, t("settings.providers_help")),
+    found.items.length ? h("table", {}, h("tbody", {}, found.items.map((p) => h("tr", {},
+      h("td", {}, p.name), h("td", {}, p.kind), h("td", {}, p.base_url), h("td", {}, p.models.join(", ")),
+      h("td", {}, p.has_key ? t("settings.key_set") : ""),
+      h("td", {}, h("button", { type: "button", class: "quiet", onclick: remove(p.name) }, t("settings.remove"))))))) : null,
+    form);
+}
+
+async function keysPanel() {
+  const found = await call("GET", "/keys");
+  const name = h("input", { type: "text", required: true, maxlength: 100 });
+  const shown = h("div", { "aria-live": "polite" });
+  const revoke = (id) => async () => {
+    await call("POST", `/keys/${id}/revoke`).catch((err) => toast(err.message));
+    go("#settings");
+  };
+  const form = h("form", { onsubmit: async (event) => {
+    event.preventDefault();
+    try {
+      const key = await call("POST", "/keys", { name: name.value.trim() });
+      shown.replaceChildren(h("p", {}, t("settings.token_once")), h("p", { class: "token" }, key.token));
+    } catch (err) {
+      toast(err.message);
+    }
+  } }, h("div", { class: "row" }, field(t("settings.key_name"), name), h("button", { type: "submit" }, t("settings.create_key"))));
+  return h("section", { class: "panel" }, h("h2", {}, t("settings.keys")),
+    h("table", {}, h("tbody", {}, found.items.map((k) => h("tr", {},
+      h("td", {}, k.name), h("td", {}, h("code", {}, `${k.prefix}…`)), h("td", {}, k.scopes.join(", ") || t("settings.all_scopes")),
+      h("td", {}, k.last_used_at ? when(k.last_used_at) : ""),
+      h("td", {}, k.revoked ? t("settings.revoked") : h("button", { type: "button", class: "quiet", onclick: revoke(k.id) }, t("settings.revoke"))))))),
+    form, shown);
+}
+
+export async function settingsPage(root) {
+  root.append(h("h1", {}, t("nav.settings")));
+  for (const panel of [providersPanel, keysPanel]) {
+    try {
+      root.append(await panel());
+    } catch (err) {
+      root.append(h("section", { class: "panel" }, h("p", { class: "error" }, err.message)));
+    }
+  }
+}

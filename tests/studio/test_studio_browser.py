@@ -1,0 +1,101 @@
+"""The studio in Debian's Chromium, driven by Playwright as a newcomer would use it: create an agent, chat with
+it (tokens streaming in) and stop it, start a new conversation, publish; upload a document, see it ready and
+hit-test it; switch to Chinese and find the choice remembered. Every step waits for what the page shows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"  # installed by `make setup`
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+TIMEOUT_MS = 15_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, base_url: str) -> Iterator[Page]:
+    """A fresh profile each test (nothing remembered), on the loopback server: signed in as its owner."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 1366, "height": 768})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    page.goto("/")
+    expect(page.get_by_role("navigation")).to_be_visible()
+    yield page
+    context.close()
+
+
+def test_create_an_agent_chat_with_streaming_stop_and_publish(page: Page, slow_model: str) -> None:
+    page.get_by_label("Name", exact=True).fill("Travel helper")
+    page.get_by_role("button", name="Create").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Travel helper")
+    page.get_by_label("Model", exact=True).fill(slow_model)
+    page.get_by_label("Opening message").fill("Where to?")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_role("status").filter(has_text="Draft saved.")).to_be_visible()
+    log = page.get_by_role("log")
+    expect(log).to_contain_text("Where to?")  # the saved opening message starts the conversation
+
+    words = " ".join(f"w{i}" for i in range(100))  # 100 words at 100 ms each: ten seconds if nobody stops it
+    page.get_by_label("Message", exact=True).fill(words)
+    page.get_by_label("Message", exact=True).press("Enter")
+    answer = log.locator(".msg.assistant").last
+    expect(answer).to_contain_text("w0 w1 w2")  # streamed in, long before the answer ends
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator("[data-status=canceled]")).to_have_text("Stopped")
+    assert "w99" not in answer.inner_text()
+    expect(page.get_by_role("button", name="Send")).to_be_enabled()
+
+    page.get_by_role("button", name="New conversation").click()
+    expect(log.locator(".msg.user")).to_have_count(0)
+    page.get_by_label("Message", exact=True).fill("hello again")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("[data-status=completed]")).to_be_visible()
+    expect(log.locator(".msg.assistant").last).to_have_text("hello again")
+
+    page.get_by_role("button", name="Publish").click()
+    expect(page.get_by_text("Version history (1)")).to_be_visible()
+    page.get_by_role("link", name="Agents", exact=True).click()
+    expect(page.get_by_role("row").filter(has_text="Travel helper")).to_contain_text("Published")
+
+
+def test_upload_a_document_see_it_ready_and_hit_test_it(page: Page) -> None:
+    page.get_by_role("link", name="Knowledge").click()
+    page.get_by_label("Name", exact=True).fill("Handbook")
+    page.get_by_role("button", name="Create").click()
+    expect(page.get_by_role("heading", name="Documents")).to_be_visible()
+    text = b"Holidays: every employee has 25 days of paid leave a year.\n\nParking is free on level two."
+    page.get_by_label("File").set_input_files({"name": "handbook.txt", "mimeType": "text/plain", "buffer": text})
+    page.get_by_role("button", name="Upload", exact=True).click()
+    row = page.get_by_role("row").filter(has_text="handbook.txt")
+    expect(row.locator("[data-status=ready]")).to_have_text("Ready")  # polled while it was processing
+    page.get_by_label("Query").fill("paid leave days")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator(".hit").first).to_contain_text("25 days")
+
+
+def test_switch_to_chinese_and_the_choice_is_remembered(page: Page) -> None:
+    page.get_by_label("Language").select_option("zh")
+    expect(page.get_by_role("link", name="智能体")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("智能体")
+    page.reload()
+    expect(page.get_by_role("button", name="创建")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    page.get_by_label("语言").select_option("en")
+    expect(page.get_by_role("link", name="Agents")).to_be_visible()

@@ -40,7 +40,7 @@ export async function datasetPage(root, datasetId) {
     empty.hidden = found.items.length > 0;
     if (found.items.some((doc) => doc.status === "processing")) timer = setTimeout(() => refresh().catch(() => {}), POLL_MS);
   }
-  const file = h("input", { type: "file", required: true, accept: ".txt,.md,.pdf,.docx,.html,.csv,.json,.xlsx" });
+  const file = h("input", { type: "file", required: true, accept: ".txt,.text,.log,.md,.markdown,.pdf,.docx,.html,.htm,.xhtml,.csv,.tsv,.json,.jsonl,.ndjson,.xlsx,.xlsm" });
   const upload = h("form", { class: "panel", onsubmit: async (event) => {
     event.preventDefault();
     const body = new FormData();

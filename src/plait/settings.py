@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     default_model: str = "local/gemma3-270m"  # the model of the assistant a first start creates
     auth_cache_seconds: float = Field(default=5.0, ge=0)  # how long a worker trusts a key it checked
     chat_wait_seconds: float = Field(default=30.0, ge=0)  # a non-streamed chat answers when done or after this
+    # Requests per second (sustained) and burst, per API key and per workspace, in each worker; 0: no limit.
+    # Generous: one key can saturate a worker with chat turns without a 429 (docs/guard.md).
+    rate_limit_key_per_second: float = Field(default=200.0, ge=0)
+    rate_limit_key_burst: int = Field(default=2_000, ge=1)
+    rate_limit_workspace_per_second: float = Field(default=500.0, ge=0)
+    rate_limit_workspace_burst: int = Field(default=5_000, ge=1)
     chat_timeout_seconds: float = Field(default=600.0, gt=0)  # a chat run still going after this fails
     heartbeat_seconds: float = Field(default=5.0, gt=0)  # how often a worker says it lives
     worker_stale_seconds: float = Field(default=60.0, gt=0)  # a worker silent this long is dead: its chats fail

@@ -6,7 +6,8 @@ PlatformError (code, msg)  5000 by itself: a bug; the message is generic, the lo
 ├── Unauthorized      4100  no token, or a token that is unknown, revoked or expired
 ├── Forbidden         4101  the caller's role may not do this (a viewer writing)
 ├── NotFound          4200  no such object *in the caller's workspace* (never "exists elsewhere")
-└── ChatNotCancelable 4104  the chat already ended
+├── ChatNotCancelable 4104  the chat already ended
+└── RateLimited       4013  the caller's key or workspace is over its request rate (429, Retry-After)
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ class PlatformError(Exception):
     def __init__(self, msg: str) -> None:
         super().__init__(msg)
         self.msg = msg
+
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the response carries besides the envelope."""
+        return {}
 
 
 class InvalidParams(PlatformError):
@@ -51,3 +56,15 @@ class NotFound(PlatformError):
 class ChatNotCancelable(PlatformError):
     code = 4104
     http_status = 400
+
+
+class RateLimited(PlatformError):
+    code = 4013
+    http_status = 429
+
+    def __init__(self, msg: str, retry_after: int) -> None:
+        super().__init__(msg)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}

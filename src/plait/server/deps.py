@@ -4,15 +4,19 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request, params
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from plait.guard.limits import InProcessRateLimiter, Rate, RateLimiter, retry_after
 from plait.platform import Principal, Unauthorized, access
+from plait.platform.errors import RateLimited
 from plait.platform.services import Services as ServicesType
 from plait.platform.unit_of_work import UnitOfWork, now
+from plait.settings import Settings
 
 
 async def _services(request: Request) -> ServicesType:
@@ -40,12 +44,18 @@ _background: set[asyncio.Task[None]] = set()  # usage writes in flight (the loop
 
 
 async def _principal(
-    services: Services, uow: Uow, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request,
+    services: Services,
+    uow: Uow,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     token = credentials.credentials.strip() if credentials else ""
     if not token:
         raise Unauthorized("missing API key: send Authorization: Bearer <key>")
     principal = await services.principals.authenticate(uow, token)
+    limiter = rate_limiter(request, services.settings)
+    if wait := await limiter.acquire(principal.key_id, principal.workspace_id, time.monotonic()):
+        raise RateLimited(f"too many requests for this API key or workspace: retry in {wait:.1f} s", retry_after(wait))
     at = now()
     if _usage.claim(principal.key_id, at):
         # Its own short transaction, in the background: a write in the request's would hold SQLite's one write
@@ -55,6 +65,20 @@ async def _principal(
         _background.add(task)
         task.add_done_callback(_background.discard)
     return principal
+
+
+def rate_limiter(request: Request, settings: Settings) -> RateLimiter:
+    """The app's limiter, ``app.state.rate_limiter`` (an app may set its own, e.g. a shared store's), else one
+    in process from the settings, made on the first request."""
+    state = request.app.state
+    try:
+        limiter: RateLimiter = state.rate_limiter
+    except AttributeError:
+        limiter = state.rate_limiter = InProcessRateLimiter(
+            Rate(settings.rate_limit_key_per_second, settings.rate_limit_key_burst),
+            Rate(settings.rate_limit_workspace_per_second, settings.rate_limit_workspace_burst),
+        )
+    return limiter
 
 
 async def _record_use(services: ServicesType, key_id: str, at: int) -> None:

@@ -39,8 +39,8 @@ async def send_error(send: Send, status: int, code: int, msg: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def _error(status: int, code: int, msg: str) -> JSONResponse:
-    return JSONResponse({"code": code, "msg": msg, "data": None}, status_code=status)
+def _error(status: int, code: int, msg: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"code": code, "msg": msg, "data": None}, status_code=status, headers=headers)
 
 
 def _internal(request: Request, exc: Exception, status: int) -> JSONResponse:
@@ -53,7 +53,7 @@ async def _platform_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, PlatformError)
     if exc.http_status >= 500:
         return _internal(request, exc, exc.http_status)
-    return _error(exc.http_status, exc.code, exc.msg)
+    return _error(exc.http_status, exc.code, exc.msg, exc.headers())
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -30,7 +30,11 @@ from plait.platform import PlatformError
 
 log = logging.getLogger(__name__)
 
-_PLATFORM_KINDS = {401: ("invalid_request_error", "invalid_api_key"), 403: ("permission_error", "forbidden")}
+_PLATFORM_KINDS = {
+    401: ("invalid_request_error", "invalid_api_key"),
+    403: ("permission_error", "forbidden"),
+    429: ("rate_limit_error", "rate_limit_exceeded"),
+}
 # What a model or provider message may carry that is the server's business: its URLs (an internal gateway, a
 # key in a query string) and file paths (the data dir, a GGUF file).
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
@@ -50,8 +54,10 @@ class OpenAIError(Exception):
         type: str = "invalid_request_error",
         param: str | None = None,
         code: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
+        self.headers = headers
         self.status = status
         self.message = message
         self.type = type
@@ -62,7 +68,7 @@ class OpenAIError(Exception):
         return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
 
     def response(self) -> JSONResponse:
-        return JSONResponse(self.body(), status_code=self.status)
+        return JSONResponse(self.body(), status_code=self.status, headers=self.headers)
 
 
 def model_not_found(model: str, why: str) -> OpenAIError:
@@ -103,7 +109,7 @@ def translate(exc: Exception) -> OpenAIError:
         return _validation(exc)
     if isinstance(exc, PlatformError) and exc.http_status < 500:
         kind, code = _PLATFORM_KINDS.get(exc.http_status, ("invalid_request_error", None))
-        return OpenAIError(exc.http_status, exc.msg, type=kind, code=code)
+        return OpenAIError(exc.http_status, exc.msg, type=kind, code=code, headers=exc.headers() or None)
     if isinstance(exc, UnknownModelError):
         return OpenAIError(404, public_text(str(exc)), param="model", code="model_not_found")
     if isinstance(exc, ModelConfigError):  # raised while calling: an option the provider does not take

@@ -32,7 +32,9 @@ def test_persona_fills_variables_and_leaves_unknown_braces() -> None:
 def test_system_message_joins_persona_and_knowledge() -> None:
     documents = [Document(content="Plait is fast.", metadata={"document_name": "facts.md"})]
     (system,) = system_message(_config("Be brief."), {}, documents)
-    assert system.role == "system" and system.text.startswith("Be brief.\n\nAnswer from the following knowledge")
+    assert system.role == "system" and system.text.startswith(
+        "Be brief.\n\nAnswer from the knowledge between the <knowledge> tags"
+    )
     assert "[1] (facts.md) Plait is fast." in system.text
     assert system_message(_config(), {}, []) == []
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from plait.guard.policy import GuardSettings
 from plait.platform.routing import RoutingSettings
 from plait.platform.self_check import SelfCheckSettings
 from plait.schema import ToolSpec
@@ -84,6 +85,7 @@ class BotConfig:
     workflow_ids: tuple[str, ...] = ()
     routing: RoutingSettings | None = None  # a router: other bots answer its turns (stored in ``prompt``)
     self_check: SelfCheckSettings | None = None  # check answers against the chunks (stored in ``knowledge``)
+    guard: GuardSettings | None = None  # PII masking and injection policy (stored in ``prompt``)
 
     def with_changes(self, **changes: Any) -> BotConfig:
         return replace(self, **changes)
@@ -137,6 +139,7 @@ class BotConfig:
             workflow_ids=tuple(w["id"] for w in columns.get("workflows") or ()),
             routing=RoutingSettings.from_json(prompt.get("routing")),
             self_check=SelfCheckSettings.from_json(knowledge.get("self_check")),
+            guard=GuardSettings.from_json(prompt.get("guard")),
         )
 
     def columns(self) -> dict[str, Any]:
@@ -147,7 +150,9 @@ class BotConfig:
             "name": self.name,
             "description": self.description,
             "icon_file_id": self.icon_file_id,
-            "prompt": {"prompt": self.persona} | ({"routing": self.routing.to_json()} if self.routing else {}),
+            "prompt": {"prompt": self.persona}
+            | ({"routing": self.routing.to_json()} if self.routing else {})
+            | ({"guard": self.guard.to_json()} if self.guard else {}),
             "model_info": model,
             "knowledge": {
                 "dataset_ids": list(self.knowledge.dataset_ids),

@@ -12,6 +12,7 @@ from plait.models.errors import (
     RateLimitError,
     UnknownModelError,
 )
+from plait.platform.chat.guarded import INJECTION_BLOCKED, InjectionBlocked
 from plait.platform.chat.records import INTERNAL_ERROR, ChatError
 
 MODEL_FAILED = 5001  # the model or its provider failed; the chat may work when asked again
@@ -22,6 +23,8 @@ def chat_error(exc: BaseException, chat_id: str) -> ChatError:
     cause = exc.cause if isinstance(exc, GraphRunError) and isinstance(exc.cause, BaseException) else exc
     if isinstance(cause, TimeoutError):
         return ChatError(TIMED_OUT, "the chat took longer than the server allows and was stopped")
+    if isinstance(cause, InjectionBlocked):  # its message is ours, written for the client
+        return ChatError(INJECTION_BLOCKED, str(cause))
     if isinstance(cause, ModelError):
         return ChatError(MODEL_FAILED, _model_reason(cause))
     return ChatError(

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from plait.agents import AgentEvent, ReactAgent
 from plait.compose import END, START, CompiledGraph, Graph
 from plait.platform.chat.checked_answer import AnswerCheck, SelfChecked, checked_run
+from plait.platform.chat.guarded import guard_turn
 from plait.platform.chat.jobs import ChatJob
 from plait.platform.chat_knowledge import BotKnowledge
 from plait.platform.chat_prompt import fit, system_message
@@ -43,15 +44,18 @@ class Prompted:
 
 
 async def build_context(turn: Turn) -> Prompted:
-    """With ``auto_call`` the datasets are searched for the last question before the model sees it; the
-    section's summary follows the persona, and the rounds ``fit`` leaves out are noted for the next summary."""
+    """With ``auto_call`` the datasets are searched for the last question before the model sees it; the bot's
+    guards screen and mask what the model will see; the section's summary follows the persona, and the rounds
+    ``fit`` leaves out are noted for the next summary."""
     job, knowledge = turn.job, turn.knowledge
     documents: list[Document] = []
     if knowledge is not None and knowledge.auto_call and job.history:
         documents = await knowledge.search(job.history[-1].text)
+    guarded = guard_turn(job.config.guard, job.history, documents)  # may raise InjectionBlocked: no model call
+    documents = guarded.documents
     variables = job.user_variables | job.custom_variables
     system = system_message(job.config, variables, documents) + summary_message(job.recall.summary)
-    messages = fit(system, job.history, job.config.model)
+    messages = fit(system, guarded.history, job.config.model)
     job.recall.note_prompt(job.history, len(messages) - len(system))
     return Prompted(turn.agent, messages, documents, turn.check)
 

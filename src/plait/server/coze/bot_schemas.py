@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from plait.guard.policy import GuardSettings
 from plait.platform import bot_config as typed
 from plait.platform.bots import BotRecord
 from plait.platform.plugin_bindings import BoundPlugin
@@ -129,6 +130,18 @@ class SelfCheckInfo(BaseModel):
         return SelfCheckSettings(**self.model_dump())
 
 
+class GuardInfo(BaseModel):
+    """A Plait extension: PII masking of model input and the prompt-injection policy (docs/guard.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mask_pii_in_model_input: bool = False
+    injection_policy: Literal["off", "flag", "block", "wrap"] = "off"
+
+    def typed(self) -> GuardSettings:
+        return GuardSettings(**self.model_dump())
+
+
 class BotFields(BaseModel):
     """The fields create and update share; None means "not given" (update keeps the draft's value)."""
 
@@ -146,6 +159,7 @@ class BotFields(BaseModel):
     approve_before: list[str] | None = Field(default=None, max_length=64)  # Plait: tools that wait for approval
     routing: RoutingInfo | None = None  # an explicit null turns routing off
     self_check: SelfCheckInfo | None = None  # an explicit null turns the check off
+    guard: GuardInfo | None = None  # an explicit null turns the guards off
 
     def apply(self, config: typed.BotConfig) -> typed.BotConfig:
         """``config`` with the given blocks in place of its own."""
@@ -184,7 +198,7 @@ class BotFields(BaseModel):
             changes["tools"] = tuple(
                 ToolSpec(name=t.name, description=t.description, parameters=t.parameters) for t in self.tools
             )
-        for name in ("routing", "self_check"):
+        for name in ("routing", "self_check", "guard"):
             if name in self.model_fields_set:
                 block = getattr(self, name)
                 changes[name] = None if block is None else block.typed()
@@ -296,6 +310,7 @@ def render_bot(record: BotRecord, bound: Mapping[str, BoundPlugin] | None = None
         "approve_before": list(config.approve_before),
         "routing": None if config.routing is None else config.routing.to_json(),
         "self_check": None if config.self_check is None else config.self_check.to_json(),
+        "guard": None if config.guard is None else config.guard.to_json(),
         "owner_user_id": bot.owner_user_id or "",
     }
 

@@ -21,6 +21,7 @@ from cozepy import (
     WorkflowRunMode,
 )
 from server_harness import Running
+from test_mcp_server import mcp_http
 
 ECHO: dict[str, Any] = {
     "name": "echo",
@@ -208,3 +209,39 @@ def test_a_chatflow_answers_as_a_chat_and_saves_the_conversation(coze: Coze, ser
             )
         )
     assert not_a_chatflow.value.code == 4000
+
+
+def test_a_published_workflow_is_a_tool_of_a_bot_that_lists_it(coze: Coze, space_id: str, echo_id: str) -> None:
+    bot_id = coze.bots.create(
+        space_id=space_id,
+        name="Workflow user",
+        model_info_config={"model_id": "scripted/tools"},
+        workflow_id_list={"ids": [{"id": echo_id}]},
+    ).bot_id
+    coze.bots.publish(bot_id=bot_id)
+    question = Message.build_user_question_text('call echo {"text": "from a bot"}')
+    result = coze.chat.create_and_poll(user_id="u", bot_id=bot_id, additional_messages=[question])
+    output = next(m for m in result.messages or [] if m.type == "tool_output")
+    assert json.loads(output.content) == {"echo": "from a bot"}
+    wrong = Message.build_user_question_text('call echo {"times": 2}')
+    result = coze.chat.create_and_poll(user_id="u", bot_id=bot_id, additional_messages=[wrong])
+    refused = next(m for m in result.messages or [] if m.type == "tool_output")
+    assert "text: required" in refused.content
+
+
+async def _mcp_listed_and_called(server: Running, token: str) -> tuple[list[Any], list[Any]]:
+    async with mcp_http(server, token) as client:
+        listed = (await client.list_tools()).tools
+        results = [
+            await client.call_tool("echo", {"text": "over mcp"}),
+            await client.call_tool("echo", {"times": 1}),
+        ]
+    return listed, results
+
+
+def test_a_published_workflow_is_an_mcp_tool(server: Running, token: str, echo_id: str) -> None:
+    listed, (called, refused) = asyncio.run(_mcp_listed_and_called(server, token))
+    tool = next(tool for tool in listed if tool.name == "echo")
+    assert tool.input_schema["required"] == ["text"] and tool.input_schema["properties"]["times"]["type"] == "integer"
+    assert not called.is_error and json.loads(called.content[0].text) == {"echo": "over mcp"}
+    assert refused.is_error and "text: required" in refused.content[0].text

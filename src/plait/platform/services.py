@@ -27,6 +27,7 @@ from plait.platform.presence import Presence
 from plait.platform.providers import WorkspaceModels
 from plait.platform.workflows.recovery import Recovery
 from plait.platform.workflows.runner import WorkflowRunner
+from plait.platform.workflows.tools import BotWorkflows
 from plait.settings import Settings
 from plait.store import Database, UnitOfWork, upgrade
 from plait.store.crypto import SecretBox
@@ -109,6 +110,14 @@ class Services:
             database, idle_seconds=settings.session_idle_seconds, expire_seconds=settings.session_expire_seconds
         )
         presence.each_beat(sessions.sweep_chore)
+        workflows = WorkflowRunner(
+            database,
+            models=models,
+            instance=presence.instance,
+            timeout_seconds=settings.chat_timeout_seconds,
+            extras={NetGuard: NetGuard(allowed_networks=settings.web_url_allowed_networks)},  # http_request nodes
+            datasets=datasets,
+        )
         chats = ChatRunner(
             database,
             models=models,
@@ -118,16 +127,9 @@ class Services:
             embedder=settings.embedder,
             plugins=plugins,
             sessions=sessions,
+            workflows=BotWorkflows(database, workflows),
         )
         presence.each_beat(chats.reconcile)
-        workflows = WorkflowRunner(
-            database,
-            models=models,
-            instance=presence.instance,
-            timeout_seconds=settings.chat_timeout_seconds,
-            extras={NetGuard: NetGuard(allowed_networks=settings.web_url_allowed_networks)},  # http_request nodes
-            datasets=datasets,
-        )
         recovery = Recovery(database, workflows, stale_after_seconds=settings.worker_stale_seconds)
         if long_lived:  # a server resumes the runs a stopped one left, from their last checkpoint
             await recovery.sweep()

@@ -21,11 +21,12 @@ from mcp.shared.exceptions import MCPError
 from plait.platform import NotFound, PlatformError, Principal
 from plait.platform.bot_tools import MESSAGE_SCHEMA, bot_tools, start_tool_chat, tool_reply
 from plait.platform.services import Services
+from plait.platform.workflows.tools import ToolOutcome, run_tool, workflow_tools
 
 log = logging.getLogger("plait.server.mcp")
 INSTRUCTIONS = (
-    "Each tool is a published bot of your Plait workspace: send it one message and it answers as it would "
-    "in a new conversation."
+    "Each tool is a published bot of your Plait workspace (send it one message and it answers as it would "
+    "in a new conversation) or a published workflow (give it the workflow's inputs; it answers with its outputs)."
 )
 Context = ServerRequestContext[Any, Any]
 
@@ -42,6 +43,7 @@ def bot_tools_server(caller_of: Callable[[Context], McpCaller]) -> Server[Any]:
         try:
             async with caller.services.unit_of_work() as uow:
                 tools = await bot_tools(uow, caller.principal)
+                flows = await workflow_tools(uow, caller.principal, taken=[tool.name for tool in tools])
         except PlatformError as exc:
             raise MCPError(types.INVALID_REQUEST, exc.msg) from None
         return types.ListToolsResult(
@@ -49,10 +51,17 @@ def bot_tools_server(caller_of: Callable[[Context], McpCaller]) -> Server[Any]:
                 types.Tool(name=tool.name, title=tool.title, description=tool.description, input_schema=MESSAGE_SCHEMA)
                 for tool in tools
             ]
+            + [
+                types.Tool(name=flow.name, title=flow.title, description=flow.description, input_schema=flow.parameters)
+                for flow in flows
+            ]
         )
 
     async def call_tool(ctx: Context, params: types.CallToolRequestParams) -> types.CallToolResult:
         caller = caller_of(ctx)
+        outcome = await _workflow_call(caller, params)
+        if outcome is not None:
+            return _result(outcome.text, error=not outcome.ok)
         try:
             async with caller.services.unit_of_work() as uow:
                 run = await start_tool_chat(uow, caller.principal, caller.services.chats, params.name, params.arguments)
@@ -73,6 +82,19 @@ def bot_tools_server(caller_of: Callable[[Context], McpCaller]) -> Server[Any]:
         on_list_tools=list_tools,
         on_call_tool=call_tool,
     )
+
+
+async def _workflow_call(caller: McpCaller, params: types.CallToolRequestParams) -> ToolOutcome | None:
+    """A call of a published workflow's tool, run to its end; None when the name is not a workflow's."""
+    async with caller.services.unit_of_work() as uow:
+        taken = [tool.name for tool in await bot_tools(uow, caller.principal)]
+        flow = next(
+            (f for f in await workflow_tools(uow, caller.principal, taken=taken) if f.name == params.name), None
+        )
+        if flow is None:
+            return None
+        workflows = caller.services.workflows
+        return await run_tool(uow, caller.principal, workflows, flow.workflow_id, params.arguments or {})
 
 
 def _result(text: str, *, error: bool) -> types.CallToolResult:

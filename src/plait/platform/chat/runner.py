@@ -46,6 +46,7 @@ from plait.platform.memory.summaries import fold
 from plait.platform.memory.tools import memory_tools
 from plait.platform.plugin_tools import PluginTools
 from plait.platform.providers import WorkspaceModels
+from plait.platform.workflows.tools import BotWorkflows
 from plait.schema import Message, Usage
 from plait.store import Database, TransientError, new_id
 from plait.store.base import now
@@ -93,8 +94,10 @@ class ChatRunner:
         embedder: str | None = None,
         plugins: PluginTools | None = None,
         sessions: Sessions | None = None,
+        workflows: BotWorkflows | None = None,
     ) -> None:
         self._database = database
+        self._workflows = workflows  # the published workflows bots list as tools
         self._sessions = sessions
         self._datasets = datasets
         self._plugins = plugins  # the tools of the plugins bots name
@@ -277,6 +280,9 @@ class ChatRunner:
             )
         model = await self._models.get(job.chat.workspace_id, job.config.model.model_id)
         own += await self._plugin_tools(job, taken={*(tool.spec.name for tool in own), *(tool.name for tool in tools)})
+        if self._workflows is not None and job.config.workflow_ids:
+            taken = {*(tool.spec.name for tool in own), *(tool.name for tool in tools)}
+            own += await self._workflows.for_bot(chat.workspace_id, job.config.workflow_ids, taken=taken)
         approve = set(job.config.approve_before) & {tool.spec.name for tool in own}  # a tool may be gone since
         return ReactAgent(
             model, tools=own, client_tools=tools, options=job.config.model.options(), approve_before=approve

@@ -25,7 +25,10 @@ class DurableCheckpointer:
     comes (``node_started``), so the node rows keep what each node was given; the engine saves from its own task
     and may do so before the runner has read that event, so a save waits for it, briefly."""
 
-    def __init__(self, database: Database, *, workspace_id: str, doc: WorkflowDoc) -> None:
+    def __init__(
+        self, database: Database, *, workspace_id: str, doc: WorkflowDoc, inputs_from_events: bool = True
+    ) -> None:
+        self._wait_inputs = inputs_from_events  # False: nobody follows the events (node rows keep no inputs)
         self._database = database
         self._workspace_id = workspace_id
         self._nodes = {node.id: node for node in doc.nodes}
@@ -77,7 +80,7 @@ class DurableCheckpointer:
             waiting.set()
 
     async def _inputs(self, node_id: str) -> Mapping[str, Any]:
-        if node_id not in self._started:
+        if self._wait_inputs and node_id not in self._started:
             waiting = self._waiting.setdefault(node_id, asyncio.Event())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(waiting.wait(), INPUTS_WAIT_SECONDS)

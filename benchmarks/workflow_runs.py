@@ -18,18 +18,16 @@ from typing import Any
 
 import workflows as engine_bench
 from _report import print_table
-
 from plait.platform.access import Principal, bootstrap, user_workspaces
 from plait.platform.providers import WorkspaceModels
 from plait.platform.workflows import catalog, runs
 from plait.platform.workflows.checkpoints import DurableCheckpointer
 from plait.platform.workflows.runner import WorkflowRunner
-from plait.store import Database, new_id, upgrade
+from plait.store import Database, upgrade
 from plait.store.crypto import SecretBox
 from plait.store.tables import WorkflowRun
 from plait.workflows.state import RunState, SaveReason
 
-MAX_NODE_MS = 2.0
 ASYNC_RUNS = 200
 
 

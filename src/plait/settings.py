@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     session_idle_seconds: float = Field(default=1800.0, gt=0)  # a user's session with a bot, without chats
     session_expire_seconds: float = Field(default=7 * 86400.0, gt=0)  # then deleted (docs/agents.md, Memory)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["console", "json"] = "console"  # json: one object a line (docs/operations.md)
+    tracing: bool = False  # OpenTelemetry spans over OTLP; OTEL_TRACES_EXPORTER=otlp turns it on too
+    # USD per million (input, output) tokens by model id, over the built-in table, for plait_model_cost_usd.
+    model_prices: dict[str, tuple[float, float]] = {}
     # The embedder of new datasets (each keeps the one it was created with). "hashing" needs no model: tests.
     embedder: Literal["local/all-minilm-l6-v2", "hashing"] = "local/all-minilm-l6-v2"
     # Datasets: caps that keep one upload from filling a worker's memory or the database (a document over a cap

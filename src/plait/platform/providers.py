@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from plait.components import ChatModel
 from plait.models.registry import ModelRegistry, ProviderConfig, default_registry
+from plait.observability.calls import ObservedModel
 from plait.platform.access import Principal
 from plait.platform.errors import Forbidden, InvalidParams, NotFound
 from plait.store import Database, UnitOfWork, new_id
@@ -102,7 +103,8 @@ class WorkspaceModels:
         self._lock = asyncio.Lock()
 
     async def get(self, workspace_id: str, model_id: str) -> ChatModel:
-        return (await self.registry(workspace_id)).get(model_id)
+        """The model, measured (latency, errors, tokens and cost by workspace; a span while tracing is on)."""
+        return ObservedModel((await self.registry(workspace_id)).get(model_id), model_id, workspace_id)
 
     async def registry(self, workspace_id: str) -> ModelRegistry:
         cached = self._cache.get(workspace_id)

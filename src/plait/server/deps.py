@@ -12,6 +12,7 @@ from fastapi import Depends, Request, params
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from plait.guard.limits import InProcessRateLimiter, Rate, RateLimiter, retry_after
+from plait.observability.context import WORKSPACE
 from plait.platform import Principal, Unauthorized, access
 from plait.platform.errors import RateLimited
 from plait.platform.services import Services as ServicesType
@@ -53,6 +54,7 @@ async def _principal(
     if not token:
         raise Unauthorized("missing API key: send Authorization: Bearer <key>")
     principal = await services.principals.authenticate(uow, token)
+    WORKSPACE.set(principal.workspace_id)  # the request's logs name it
     limiter = rate_limiter(request, services.settings)
     if wait := await limiter.acquire(principal.key_id, principal.workspace_id, time.monotonic()):
         raise RateLimited(f"too many requests for this API key or workspace: retry in {wait:.1f} s", retry_after(wait))

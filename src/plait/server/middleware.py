@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from plait.observability.context import LOGID
 from plait.server.envelope import send_error
 from plait.settings import Settings
 
@@ -21,7 +22,7 @@ log = logging.getLogger("plait.server")
 class LogIdMiddleware:
     """Adds ``x-tt-logid`` (what cozepy reports as the log id) and answers unexpected errors with 5000.
 
-    The id is put in ``scope["state"]["logid"]`` so logs of the request can name it."""
+    The id is put in ``scope["state"]["logid"]`` and the log context, so logs of the request name it."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -30,8 +31,9 @@ class LogIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        logid = uuid.uuid4().hex
-        scope.setdefault("state", {})["logid"] = logid
+        state = scope.setdefault("state", {})
+        logid = state["logid"] = state.get("logid") or uuid.uuid4().hex  # the trace id, while tracing is on
+        LOGID.set(logid)  # each request runs in a task of its own: nothing to reset
         started = False
 
         async def send_with_logid(message: Message) -> None:

@@ -21,6 +21,9 @@ from typing import Any
 from plait.agents import AnswerDelta, Answered, Paused, ReactAgent, ToolCallsMade, ToolResult
 from plait.components import Embedder
 from plait.components.tool import Tool
+from plait.observability import context
+from plait.observability.calls import ObservedTool
+from plait.observability.metrics import CHATS
 from plait.platform.chat.checked_answer import AnswerCheck, SelfChecked
 from plait.platform.chat.events import (
     ChatCompleted,
@@ -166,6 +169,8 @@ class ChatRunner:
 
     async def _execute(self, run: Run) -> None:
         job, chat = run.job, run.chat
+        context.RUN.set(chat.id)  # the run's own task: its logs and spans name the chat
+        context.WORKSPACE.set(chat.workspace_id)
         state = ChatState.of(chat)
         run.log.append(ChatCreated(replace(state, status="created")))
         run.log.append(ChatInProgress(state))
@@ -179,6 +184,7 @@ class ChatRunner:
             log.error("chat %s failed", chat.id, exc_info=exc)
             error = chat_error(exc, chat.id).to_json()
             await asyncio.shield(self._end(run, "failed", answer.partial(), last_error=error))
+        CHATS.labels(job.config.model.model_id, chat.workspace_id, chat.status).inc()
         self._in_background(self._remember(job))
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
@@ -217,7 +223,7 @@ class ChatRunner:
         knowledge = self._knowledge(job)
         turn = Turn(job=job, agent=await self._agent(job, knowledge), knowledge=knowledge, check=self._check(job))
         checked: SelfChecked | None = None
-        async for event in BOT_GRAPH.astream(turn):
+        async for event in BOT_GRAPH.astream(turn, run_id=job.chat.id):
             if isinstance(event, AnswerDelta):
                 run.log.append(answer.delta(event))
             elif isinstance(event, ToolCallsMade):
@@ -285,7 +291,11 @@ class ChatRunner:
             own += await self._workflows.for_bot(chat.workspace_id, job.config.workflow_ids, taken=taken)
         approve = set(job.config.approve_before) & {tool.spec.name for tool in own}  # a tool may be gone since
         return ReactAgent(
-            model, tools=own, client_tools=tools, options=job.config.model.options(), approve_before=approve
+            model,
+            tools=[ObservedTool(tool) for tool in own],
+            client_tools=tools,
+            options=job.config.model.options(),
+            approve_before=approve,
         )
 
     async def _plugin_tools(self, job: ChatJob, *, taken: set[str]) -> list[Any]:

@@ -87,7 +87,14 @@ def serve(
         if value is not None:
             os.environ[f"PLAIT_{name}"] = str(value)
     settings = settings_or_exit()
+    from plait.observability import tracing
+    from plait.observability.logs import configure_logging
+    from plait.observability.metrics import prepare_multiprocess
     from plait.platform.services import prepare_database
+
+    configure_logging(settings.log_level, settings.log_format, tracing=tracing.wanted(settings.tracing))
+    if settings.workers > 1:  # each worker writes its metrics there; /metrics adds them up (docs/operations.md)
+        prepare_multiprocess(settings.data_dir / "prometheus")
 
     asyncio.run(prepare_database(settings))  # once, before workers start, so they do not race to migrate
     base = f"http://{settings.host}:{settings.port}"
@@ -102,6 +109,7 @@ def serve(
         port=settings.port,
         workers=settings.workers,
         log_level=settings.log_level.lower(),
+        log_config=None,  # the workers' logs go through configure_logging (app_from_env), as JSON or console
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 MASK = "***"
 SECRET_NAME = re.compile(
-    r"(?i)^(?:.*[_-])?(api[_-]?key|secret|password|passwd|token|authorization|credentials?|cookie)$"
+    r"(?i)^(?:.*[_-])?((?:api|secret|private|access)[_-]?key|secret|password|passwd|token|authorization|credentials?|cookie)$"
 )
 _PATTERNS = (
     re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"),

@@ -50,6 +50,7 @@ from plait.knowledge.errors import (
 from plait.knowledge.index.bm25 import BM25Index
 from plait.knowledge.index.vectors import ExactVectorStore, query_vector, unit_rows
 from plait.knowledge.retrievers import KeywordRetriever, VectorRetriever
+from plait.observability.metrics import JOBS, JOBS_QUEUED
 from plait.schema import Document
 from plait.settings import Settings
 from plait.store import ConflictError, Database
@@ -301,6 +302,7 @@ class DatasetIndexes:
         """Start ingesting a committed batch (after the request's transaction, never inside it); async so a
         response's background tasks run it on the event loop, not in a thread."""
         tasks = self._tasks[batch.dataset_id]
+        JOBS_QUEUED.labels("ingestion").inc(len(batch.items))
         task = asyncio.create_task(self._ingest(batch), name=f"ingest dataset {batch.dataset_id}")
         tasks.add(task)
         task.add_done_callback(tasks.discard)
@@ -314,22 +316,38 @@ class DatasetIndexes:
         self._indexes.pop(dataset_id, None)
 
     async def _ingest(self, batch: IngestBatch) -> None:
-        for item in batch.items:
+        left = len(batch.items)
+        try:
+            for item in batch.items:
+                outcome = await self._ingest_counted(batch, item)
+                left -= 1
+                JOBS_QUEUED.labels("ingestion").dec()
+                JOBS.labels("ingestion", outcome).inc()
+        finally:  # a dropped dataset's task is cancelled with documents still queued
+            JOBS_QUEUED.labels("ingestion").dec(left)
+
+    async def _ingest_counted(self, batch: IngestBatch, item: Pending) -> str:
+        """Ingest one document; its outcome for ``plait_jobs_total``."""
+        outcome = "done"
+        try:
             try:
-                try:
-                    await self._ingest_one(batch, item)
-                except _Gone:
-                    await self._discard(item.document_id)
-                except Refused as exc:
-                    await self._fail(item.document_id, str(exc))
-                except Exception as exc:  # one bad document must not stop the batch or kill the task silently
-                    reason = _public_reason(exc, item)
-                    log.warning("document %s of dataset %s failed: %r", item.document_id, batch.dataset_id, exc)
-                    if reason == INTERNAL:
-                        log.error("document %s failed unexpectedly", item.document_id, exc_info=exc)
-                    await self._fail(item.document_id, reason)
-            except Exception:  # the failure could not be recorded: its lease runs out and the sweep fails it
-                log.exception("could not record the outcome of document %s", item.document_id)
+                await self._ingest_one(batch, item)
+            except _Gone:
+                outcome = "discarded"
+                await self._discard(item.document_id)
+            except Refused as exc:
+                outcome = "refused"
+                await self._fail(item.document_id, str(exc))
+            except Exception as exc:  # one bad document must not stop the batch or kill the task silently
+                outcome = "failed"
+                reason = _public_reason(exc, item)
+                log.warning("document %s of dataset %s failed: %r", item.document_id, batch.dataset_id, exc)
+                if reason == INTERNAL:
+                    log.error("document %s failed unexpectedly", item.document_id, exc_info=exc)
+                await self._fail(item.document_id, reason)
+        except Exception:  # the failure could not be recorded: its lease runs out and the sweep fails it
+            log.exception("could not record the outcome of document %s", item.document_id)
+        return outcome
 
     async def _ingest_one(self, batch: IngestBatch, item: Pending) -> None:
         limits = batch.limits

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from plait.observability.metrics import JOBS, JOBS_QUEUED
 from plait.platform.dataset_indexes import DatasetIndexes
 from plait.platform.providers import WorkspaceModels
 from plait.platform.workflows.checkpoints import DurableCheckpointer
@@ -86,6 +87,8 @@ class WorkflowRunner:
         self._runs[job.run_id] = execution
         execution.task = asyncio.create_task(self._execute(execution), name=f"workflow run {job.run_id}")
         execution.task.add_done_callback(lambda _: self._runs.pop(job.run_id, None))
+        JOBS_QUEUED.labels("workflow").inc()  # waiting for a slot or running
+        execution.task.add_done_callback(lambda _: JOBS_QUEUED.labels("workflow").dec())
         return execution
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -200,6 +203,7 @@ class WorkflowRunner:
             message,
         )
         execution.usage = usage or RunUsage()
+        JOBS.labels("workflow", status).inc()
         values: dict[str, Any] = {"status": status, "output": output, "error_code": code, "error_message": message}
         values |= {"usage": execution.usage.to_json(), "interrupt": None}
         async with self._database.unit_of_work() as uow:

@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS := dev,bench,local,anthropic,gemini,postgres,milvus
+EXTRAS := dev,bench,local,anthropic,gemini,postgres,milvus,redis
 # llama-cpp-python ships no wheel here and builds from source. Its default -march=native build dies with
 # SIGILL on these VMs, so it is built portable, once, into a cache of our own: pip's wheel cache could hand
 # back a wheel some earlier native build left there.

@@ -77,7 +77,11 @@ class Settings(BaseSettings):
     config_file: Path | None = Field(default=None, exclude=True)
     data_dir: Path = Path("~/.plait")
     database_url: str = ""  # empty: a SQLite file in the data dir
-    redis_url: str | None = None
+    redis_url: str | None = None  # set: run events, cancels, rate limits and jobs go through Redis (docs/deploy.md)
+    redis_prefix: str = Field(default="plait", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")  # of every Redis key
+    # With Redis: a job (an ingestion, an async workflow run) whose worker stopped renewing it for this long is
+    # taken again by another worker.
+    job_lease_seconds: float = Field(default=30.0, gt=0)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1)

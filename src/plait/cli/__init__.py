@@ -11,6 +11,7 @@ from plait.cli.kb import eval_app, kb_app
 from plait.cli.mcp import mcp_app
 from plait.cli.providers import providers_app
 from plait.cli.server import server_app
+from plait.cli.worker import worker
 from plait.cli.workflows import workflows_app
 
 app = typer.Typer(name="plait", help="Plait: an LLM application framework and platform.", no_args_is_help=True)
@@ -22,6 +23,7 @@ def main() -> None:
 
 
 app.command("chat")(chat)
+app.command("worker")(worker)
 app.add_typer(kb_app, name="kb")
 app.add_typer(eval_app, name="eval")
 app.add_typer(server_app)  # serve, keys, db

@@ -29,7 +29,7 @@ import secrets
 import shutil
 import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
@@ -61,6 +61,8 @@ __all__ = ["DONE", "FAILED", "PROCESSING", "DatasetIndexes", "DatasetLimits", "I
 
 log = logging.getLogger(__name__)
 LEASE_SECONDS = 60  # how long a document stays leased to its process without a renewal
+QUEUED = "queued"  # the lease owner of a document waiting in the job queue (Redis) for a worker
+QUEUED_LEASE_SECONDS = 86_400  # how long it may wait: as long as the queue keeps a job
 MAINTAIN_SECONDS = 15  # how often a process renews its leases, sweeps for dead ones and drops idle indexes
 EMBED_BATCH = 64  # chunks embedded and inserted together
 GROUP_CHARS = 256 * 1024  # records chunked together: a long document is never chunked and embedded whole
@@ -165,6 +167,8 @@ class DatasetIndexes:
         self._embedders: dict[str, Embedder] = {}
         self._tasks: defaultdict[str, set[asyncio.Task[None]]] = defaultdict(set)
         self._maintenance: asyncio.Task[None] | None = None
+        # With Redis: `submit` hands batches to the job queue, and a `plait worker` ingests them (platform/jobs.py).
+        self.queue: Callable[[IngestBatch], Awaitable[None]] | None = None
 
     # -- life cycle ---------------------------------------------------------------------------------------
     async def recover(self) -> None:
@@ -193,8 +197,11 @@ class DatasetIndexes:
         self._indexes.clear()
 
     def lease(self, document: DatasetDocument) -> None:
-        """Lease a document this process accepts to it, before its row is written."""
-        document.lease_owner, document.lease_until = self.instance, _now() + LEASE_SECONDS
+        """Lease a document this process accepts to it (or to the job queue), before its row is written."""
+        if self.queue is not None:
+            document.lease_owner, document.lease_until = QUEUED, _now() + QUEUED_LEASE_SECONDS
+        else:
+            document.lease_owner, document.lease_until = self.instance, _now() + LEASE_SECONDS
 
     async def sweep(self) -> list[str]:
         """Fail the documents whose lease ran out (their process died or hung), in any workspace; their ids."""
@@ -301,11 +308,22 @@ class DatasetIndexes:
     async def submit(self, batch: IngestBatch) -> None:
         """Start ingesting a committed batch (after the request's transaction, never inside it); async so a
         response's background tasks run it on the event loop, not in a thread."""
+        if self.queue is not None:
+            await self.queue(batch)
+        else:
+            self._spawn(batch)
+
+    async def ingest(self, batch: IngestBatch) -> None:
+        """Ingest a batch leased to this process now (a queued job's, in `plait worker`), its leases renewed."""
+        await self._spawn(batch)
+
+    def _spawn(self, batch: IngestBatch) -> asyncio.Task[None]:
         tasks = self._tasks[batch.dataset_id]
         JOBS_QUEUED.labels("ingestion").inc(len(batch.items))
         task = asyncio.create_task(self._ingest(batch), name=f"ingest dataset {batch.dataset_id}")
         tasks.add(task)
         task.add_done_callback(tasks.discard)
+        return task
 
     async def drop(self, dataset_id: str) -> None:
         """After a dataset's deletion committed: stop its ingestions here and forget its index."""

@@ -25,6 +25,7 @@ from plait.platform.memory.sessions import Sessions
 from plait.platform.plugin_tools import PluginTools
 from plait.platform.presence import Presence
 from plait.platform.providers import WorkspaceModels
+from plait.platform.redis_infra import RedisInfra
 from plait.platform.workflows.recovery import Recovery
 from plait.platform.workflows.runner import WorkflowRunner
 from plait.platform.workflows.tools import BotWorkflows
@@ -88,6 +89,7 @@ class Services:
     plugins: PluginTools
     sessions: Sessions
     workflows: WorkflowRunner
+    redis: RedisInfra | None = None  # PLAIT_REDIS_URL set: what the processes share besides the database
 
     @classmethod
     async def open(cls, settings: Settings, *, long_lived: bool = True) -> Services:
@@ -110,6 +112,7 @@ class Services:
             database, idle_seconds=settings.session_idle_seconds, expire_seconds=settings.session_expire_seconds
         )
         presence.each_beat(sessions.sweep_chore)
+        redis = RedisInfra.open(settings, presence.instance)
         workflows = WorkflowRunner(
             database,
             models=models,
@@ -128,7 +131,10 @@ class Services:
             plugins=plugins,
             sessions=sessions,
             workflows=BotWorkflows(database, workflows),
+            bus=redis.bus if redis is not None else None,
         )
+        if redis is not None:
+            redis.attach(chats, datasets, workflows)
         presence.each_beat(chats.reconcile)
         recovery = Recovery(database, workflows, stale_after_seconds=settings.worker_stale_seconds)
         if long_lived:  # a server resumes the runs a stopped one left, from their last checkpoint
@@ -146,6 +152,7 @@ class Services:
             plugins=plugins,
             sessions=sessions,
             workflows=workflows,
+            redis=redis,
         )
 
     def unit_of_work(self) -> UnitOfWork:
@@ -157,6 +164,8 @@ class Services:
         await self.plugins.aclose()  # after the chats: their calls may still use a server
         await self.datasets.close()
         await self.models.aclose()
+        if self.redis is not None:
+            await self.redis.aclose()
         await self.presence.aclose()
         await self.database.dispose()
 

@@ -40,6 +40,7 @@ from plait.platform.chat.graph import BOT_GRAPH, Turn
 from plait.platform.chat.handoff import Handoff
 from plait.platform.chat.jobs import ChatJob, chat_message, insert_rows
 from plait.platform.chat.records import ChatState, ChatUsage, MessageRecord, PendingToolCalls
+from plait.platform.chat.relay import RunBus
 from plait.platform.chat.trace import ROUTING_META, ROUTING_MSG_TYPE, SELF_CHECK_MSG_TYPE, as_json, verbose_content
 from plait.platform.chat_knowledge import BotKnowledge
 from plait.platform.chat_prompt import function_call_content
@@ -98,8 +99,10 @@ class ChatRunner:
         plugins: PluginTools | None = None,
         sessions: Sessions | None = None,
         workflows: BotWorkflows | None = None,
+        bus: RunBus | None = None,
     ) -> None:
         self._database = database
+        self.bus = bus  # None: one process; Redis: every process follows and cancels every run (relay.py)
         self._workflows = workflows  # the published workflows bots list as tools
         self._sessions = sessions
         self._datasets = datasets
@@ -123,6 +126,8 @@ class ChatRunner:
             run.task.add_done_callback(lambda _: timer.cancel())
         run.task.add_done_callback(lambda _: self._runs.pop(chat_id, None))
         run.task.add_done_callback(lambda _: run.log.close())  # even a run whose last save failed ends its log
+        if self.bus is not None:
+            self.bus.forward(chat_id, run.log)
         return run
 
     def _save_soon(self, job: ChatJob) -> None:
@@ -146,6 +151,12 @@ class ChatRunner:
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.shield(run.task)
         return run.state
+
+    async def cancel_elsewhere(self, instance: str | None, chat_id: str) -> None:
+        """After a chat of another process was marked canceled: stop its run there now, when a bus reaches it
+        (else that process's `reconcile` does, within a heartbeat)."""
+        if self.bus is not None and instance and instance != self.instance:
+            await self.bus.cancel(instance, chat_id)
 
     async def reconcile(self) -> None:
         """Stop the runs of this process whose chat another worker ended (a cancel it received, or a sweep): the

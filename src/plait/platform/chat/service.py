@@ -193,6 +193,7 @@ async def cancel_chat(
     if chat.status in TERMINAL or not await uow.chats.cancel(principal.workspace_id, chat_id):
         raise ChatNotCancelable(f"chat {chat_id} has already ended")
     await uow.commit()
+    await runner.cancel_elsewhere(chat.runner, chat_id)
     chat = await _chat(uow, principal, conversation_id, chat_id)
     return ChatState.of(chat)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +80,7 @@ class WorkflowRunner:
         self._datasets = datasets
         self._runs: dict[str, Execution] = {}
         self._followers: set[asyncio.Task[None]] = set()
+        self.queue: Callable[[RunJob], Awaitable[None]] | None = None  # with Redis: async runs (platform/jobs.py)
 
     def start(self, job: RunJob) -> Execution:
         """Start (or continue) the run; call once its row is committed."""
@@ -90,6 +91,13 @@ class WorkflowRunner:
         JOBS_QUEUED.labels("workflow").inc()  # waiting for a slot or running
         execution.task.add_done_callback(lambda _: JOBS_QUEUED.labels("workflow").dec())
         return execution
+
+    async def submit(self, job: RunJob) -> Execution:
+        """An async run: queued for a `plait worker` when there is a queue, else started here."""
+        if self.queue is None:
+            return self.start(job)
+        await self.queue(job)
+        return Execution(job)
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` beside the runs (what follows one, such as a chatflow's chat), until shutdown."""

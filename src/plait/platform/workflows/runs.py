@@ -13,7 +13,7 @@ from plait.platform.errors import InvalidParams, NotFound
 from plait.platform.unit_of_work import UnitOfWork
 from plait.platform.workflows.catalog import published_document, run_document
 from plait.platform.workflows.documents import checked_inputs
-from plait.platform.workflows.records import INTERRUPT_TYPES, NodeRunRecord, RunRecord
+from plait.platform.workflows.records import INTERRUPT_TYPES, RUN_MODES, NodeRunRecord, RunRecord
 from plait.platform.workflows.runner import Execution, RunJob, WorkflowRunner
 from plait.store import new_id
 from plait.store.tables import WorkflowRun
@@ -63,7 +63,7 @@ async def start_run(uow: UnitOfWork, principal: Principal, runner: WorkflowRunne
         inputs=inputs,
         system=dict(request.system or {}),
     )
-    return runner.start(job)
+    return await runner.submit(job) if request.run_mode == RUN_MODES["async"] else runner.start(job)
 
 
 async def resume_run(

@@ -2,11 +2,23 @@
 
 from fastapi import APIRouter
 
-from plait.server.coze import bots, chat, conversations, datasets, files, memory, plugins, workflows, workspaces
+from plait.server.coze import (
+    bots,
+    chat,
+    chat_follow,
+    conversations,
+    datasets,
+    files,
+    memory,
+    plugins,
+    workflows,
+    workspaces,
+)
 
 router = APIRouter()
 router.include_router(bots.router)
 router.include_router(chat.router)
+router.include_router(chat_follow.router)
 router.include_router(conversations.router)
 router.include_router(datasets.router)
 router.include_router(files.router)

@@ -1,0 +1,48 @@
+"""What the processes of one deployment share besides the database, when Redis is configured
+(``PLAIT_REDIS_URL``): the run-event relay and control channels of the chats, and the job queue. Without it every
+part keeps its in-process default and nothing here is loaded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from plait.platform.chat.relay import RedisRunBus
+from plait.platform.chat.runner import ChatRunner
+from plait.platform.dataset_indexes import DatasetIndexes
+from plait.platform.job_queue import JobQueue
+from plait.platform.workflows.runner import WorkflowRunner
+from plait.settings import Settings
+
+if TYPE_CHECKING:  # redis is the optional extra plait[redis]: loaded only when it is configured
+    from plait.store.redis_hub import RedisHub
+
+
+@dataclass(slots=True, frozen=True)
+class RedisInfra:
+    hub: RedisHub
+    bus: RedisRunBus
+    queue: JobQueue
+
+    @classmethod
+    def open(cls, settings: Settings, instance: str) -> RedisInfra | None:
+        """None without Redis; connections are made on first use, so a Redis down at start is seen by ``/ready``."""
+        if not settings.redis_url:
+            return None
+        from plait.store.redis_hub import RedisHub
+
+        hub = RedisHub(settings.redis_url, settings.redis_prefix)
+        return cls(hub=hub, bus=RedisRunBus(hub), queue=JobQueue(hub, instance))
+
+    def attach(self, chats: ChatRunner, datasets: DatasetIndexes, workflows: WorkflowRunner) -> None:
+        """Hand the runners their Redis parts: cancels sent to this process stop its chats, and ingestion and
+        async workflow runs go to the queue."""
+        self.bus.on_cancel(chats.instance, chats.stop)
+        datasets.queue = self.queue.ingestion
+        workflows.queue = self.queue.workflow
+
+    async def aclose(self) -> None:
+        """After the runners: the relay sends the last events of the runs they stopped."""
+        await self.bus.aclose()
+        await self.queue.aclose()
+        await self.hub.aclose()

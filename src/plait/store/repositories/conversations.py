@@ -21,6 +21,7 @@ class MessagePage:
     has_more: bool
 
 
+DAY_SECONDS = 86_400
 _CHATS = cast(Table, Chat.__table__)
 _SETTLE = update(_CHATS).where(
     _CHATS.c.workspace_id == bindparam("chat_workspace_id"),
@@ -233,6 +234,31 @@ class ChatRepository(ScopedRepository[Chat]):
             ChatOutcomes(bot_id=bot_id, status=status, count=int(count), mean_seconds=float(mean or 0.0))
             for bot_id, status, count, mean in (await self.session.execute(query)).all()
         ]
+
+    async def usage_by_day(self, workspace_id: str, since: int) -> list[ChatUsageDay]:
+        """Chats started since ``since`` per bot and UTC day: how many, and their tokens (what the studio's usage
+        chart shows), summed in the database so a busy month is one small answer."""
+        day = (Chat.created_at // DAY_SECONDS).label("day")
+        tokens = [func.coalesce(func.sum(Chat.usage[key].as_integer()), 0) for key in ("input_count", "output_count")]
+        query = (
+            select(Chat.bot_id, day, func.count(), *tokens)
+            .where(Chat.workspace_id == workspace_id, Chat.created_at >= since)
+            .group_by(Chat.bot_id, day)
+            .order_by(day)
+        )
+        return [
+            ChatUsageDay(bot_id=bot_id, day=int(number), chats=int(count), input_tokens=int(i), output_tokens=int(o))
+            for bot_id, number, count, i, o in (await self.session.execute(query)).all()
+        ]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChatUsageDay:
+    bot_id: str | None
+    day: int  # days since the epoch, UTC
+    chats: int
+    input_tokens: int
+    output_tokens: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

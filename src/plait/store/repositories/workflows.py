@@ -82,6 +82,13 @@ class WorkflowRunRepository(ScopedRepository[WorkflowRun]):
         )
         return bool(getattr(await self.session.execute(statement), "rowcount", 0))
 
+    async def of_workflow(
+        self, workspace_id: str, workflow_id: str, *, page_num: int = 1, page_size: int = 20
+    ) -> Page[WorkflowRun]:
+        """A workflow's runs, newest first (the studio's run history)."""
+        where = WorkflowRun.workflow_id == workflow_id
+        return await self.page(workspace_id, where, page_num=page_num, page_size=page_size)
+
     async def orphaned(self, stale_before: int) -> list[WorkflowRun]:
         """Maintenance across workspaces: runs still ``running`` whose runner holds no live worker slot."""
         live = select(Worker.instance).where(Worker.heartbeat_at >= stale_before)

@@ -3,21 +3,20 @@ mid-answer), its base URL, and an admin key of its default workspace."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
-import uvicorn
+from live_server import serve
 from typer.testing import CliRunner
 
 from plait.cli import app as cli
 from plait.models.registry import ProviderConfig, default_registry
-from plait.server import create_app
 from plait.settings import Settings
 
 SLOW_MODEL = "studioslow/echo"  # a word every 100 ms: long enough to press stop mid-answer
+STUDIO = {"x-plait-studio": "1"}  # what the page sends: with no key, the loopback owner
 
 
 @pytest.fixture(scope="package")
@@ -32,19 +31,10 @@ def base_url(data_dir: Path) -> Iterator[str]:
         ProviderConfig(name="studioslow", kind="scripted", models=("echo",), default_options={"token_delay": 0.1})
     )
     settings = Settings.load(data_dir=data_dir, database_url="", embedder="hashing", auth_cache_seconds=0)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_config=None))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    (port,) = {sock.getsockname()[1] for s in server.servers for sock in s.sockets}
     try:
-        yield f"http://127.0.0.1:{port}"
+        with serve(settings) as url:
+            yield url
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
         registry.remove_provider("studioslow")
 
 
@@ -70,3 +60,10 @@ def make_key(base_url: str, data_dir: Path) -> Callable[..., str]:
 @pytest.fixture(scope="package")
 def admin_key(make_key: Callable[..., str]) -> str:
     return make_key("--name", "studio-tests")
+
+
+@pytest.fixture(scope="package")
+def api(base_url: str) -> Iterator[httpx.Client]:
+    """The loopback owner's client: no key, the studio header."""
+    with httpx.Client(base_url=base_url + "/api/studio", headers=STUDIO, timeout=30) as client:
+        yield client

@@ -1,10 +1,13 @@
 """The studio in Debian's Chromium, driven by Playwright as a newcomer would use it: create an agent, chat with
 it (tokens streaming in) and stop it, start a new conversation, publish; upload a document, see it ready and
-hit-test it; switch to Chinese and find the choice remembered. Every step waits for what the page shows."""
+hit-test it; switch to Chinese and find the choice remembered; import a workflow, run it and answer its question;
+see a typo pinned to its node; read usage as a chart. Every step waits for what the page shows."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -19,6 +22,7 @@ ARGS = [
     "--disable-sync",
 ]
 TIMEOUT_MS = 15_000
+APPROVAL = Path(__file__).resolve().parents[2] / "examples" / "workflows" / "approval.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +103,61 @@ def test_switch_to_chinese_and_the_choice_is_remembered(page: Page) -> None:
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
     page.get_by_label("语言").select_option("en")
     expect(page.get_by_role("link", name="Agents")).to_be_visible()
+
+
+def test_run_a_workflow_with_a_question_node_and_answer_it(page: Page) -> None:
+    page.get_by_role("link", name="Workflows").click()
+    page.get_by_label("Workflow file").set_input_files(str(APPROVAL))
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("approval")
+    graph = page.get_by_role("group", name="Graph")
+    expect(graph.locator("[data-node]")).to_have_count(3)  # start, ask, end, drawn from the file
+
+    page.get_by_label("request (string)").fill("a new laptop")
+    page.get_by_role("button", name="Run", exact=True).click()
+    ask = page.get_by_role("form", name="Question from ask")
+    expect(ask).to_contain_text("Approve? a new laptop")
+    expect(graph.locator("[data-node=ask]")).to_have_attribute("data-status", "interrupted")
+    ask.get_by_label("Answer").fill("yes")
+    ask.get_by_role("button", name="Answer").click()
+    expect(page.locator(".status-line [data-status=success]")).to_have_text("Succeeded")
+    expect(page.locator(".output")).to_contain_text('"decision":"yes"')
+    expect(graph.locator("[data-node=ask]")).to_have_attribute("data-status", "success")
+
+    graph.locator("[data-node=ask]").focus()
+    page.keyboard.press("Enter")  # a node opens with the keyboard too: its inputs and outputs in the run
+    expect(page.locator(".node-detail")).to_contain_text('"answer": "yes"')
+    expect(page.get_by_role("row").filter(has_text="Succeeded")).to_have_count(1)
+
+
+def test_a_typo_in_the_file_is_pinned_to_its_node(page: Page) -> None:
+    page.get_by_role("link", name="Workflows").click()
+    page.get_by_label("Name", exact=True).fill("Pinned")
+    page.get_by_role("button", name="Create").click()
+    editor = page.get_by_label("YAML or JSON")
+    expect(editor).to_have_value(re.compile("name: Pinned"))
+    text = editor.input_value().replace("type: end", "type: ennd")
+    editor.fill(text)
+    node = page.get_by_role("group", name="Graph").locator("[data-node=end]")
+    expect(node).to_have_attribute("data-status", "problem")
+    problem = page.locator(".problems li").filter(has_text="ennd")
+    expect(problem).to_contain_text("end · line")
+    editor.fill(text.replace("type: ennd", "type: end"))
+    expect(node).to_have_attribute("data-status", "idle")
+    expect(page.locator(".problems li")).to_have_count(0)
+
+
+def test_usage_shows_an_agent_s_calls_as_a_chart_and_a_table(page: Page) -> None:
+    page.get_by_label("Name", exact=True).fill("Counted in the chart")
+    page.get_by_role("button", name="Create").click()
+    page.get_by_label("Model", exact=True).fill("scripted/echo")
+    page.get_by_role("button", name="Save draft").click()
+    page.get_by_label("Message", exact=True).fill("three little words")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("[data-status=completed]")).to_be_visible()
+    page.get_by_role("link", name="Usage").click()
+    expect(page.get_by_role("img", name="Tokens per day over 30 days, by agent")).to_be_visible()
+    row = page.get_by_role("row").filter(has_text="Counted in the chart")
+    expect(row.get_by_role("cell").first).to_have_text("1")  # one call
+    page.get_by_label("Show").select_option("calls")
+    expect(page.get_by_role("img", name="Calls per day over 30 days, by agent")).to_be_visible()

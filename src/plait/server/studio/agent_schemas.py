@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from plait.platform import bot_config as typed
 from plait.platform.bot_versions import VersionRecord
 from plait.platform.bots import BotRecord
+from plait.schema import ToolSpec
 
 KEYWORD = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 
@@ -38,6 +39,14 @@ class PluginFields(_Strict):
     api_id: str
 
 
+class ClientToolFields(_Strict):
+    """A function the page answers itself: a call pauses the turn (requires_action) until it does."""
+
+    name: str = Field(pattern=KEYWORD)
+    description: str = Field(default="", max_length=2000)
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+
+
 class VariableFields(_Strict):
     keyword: str = Field(pattern=KEYWORD)
     default_value: str = ""
@@ -57,8 +66,17 @@ class AgentDraft(_Strict):
     variables: list[VariableFields] = Field(default_factory=list, max_length=50)
     prologue: str = Field(default="", max_length=5000)
     suggested_questions: list[str] = Field(default_factory=list, max_length=10)
+    client_tools: list[ClientToolFields] | None = Field(default=None, max_length=50)  # None: kept as they are
+    approve_before: list[str] | None = Field(default=None, max_length=64)  # plugin tools that wait for approval
 
     def apply(self, config: typed.BotConfig) -> typed.BotConfig:
+        if self.client_tools is not None:
+            tools = tuple(
+                ToolSpec(name=t.name, description=t.description, parameters=t.parameters) for t in self.client_tools
+            )
+            config = config.with_changes(tools=tools)
+        if self.approve_before is not None:
+            config = config.with_changes(approve_before=tuple(dict.fromkeys(self.approve_before)))
         return config.with_changes(
             name=self.name.strip(),
             description=self.description,
@@ -110,6 +128,10 @@ def config_view(config: typed.BotConfig) -> dict[str, Any]:
         ],
         "prologue": config.onboarding.prologue,
         "suggested_questions": list(config.onboarding.suggested_questions),
+        "client_tools": [
+            {"name": t.name, "description": t.description, "parameters": t.parameters} for t in config.tools
+        ],
+        "approve_before": list(config.approve_before),
     }
 
 

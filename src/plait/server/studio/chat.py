@@ -29,6 +29,21 @@ class ChatTurn(BaseModel):
     variables: dict[str, str] = Field(default_factory=dict)
 
 
+class ToolOutput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tool_call_id: str = Field(min_length=1)
+    output: str = Field(max_length=100_000)  # an approval's: {"approved": true} runs the call, anything else refuses
+
+
+class ToolOutputs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    conversation_id: str
+    chat_id: str
+    tool_outputs: list[ToolOutput] = Field(min_length=1, max_length=64)
+
+
 class CancelTurn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -46,15 +61,28 @@ async def chat(agent_id: str, body: ChatTurn, uow: Uow, caller: StudioCaller, se
         custom_variables=body.variables,
         draft=body.version == "draft",
     )
-    run = await service.start_chat(uow, caller, services.chats, request)
-    return StreamingResponse(
-        _stream(services.chats, run), media_type="text/event-stream", headers={"cache-control": "no-cache"}
-    )
+    return _streamed(services.chats, await service.start_chat(uow, caller, services.chats, request))
+
+
+@router.post("/chats/submit_tool_outputs")
+async def submit_tool_outputs(
+    body: ToolOutputs, uow: Uow, caller: StudioCaller, services: Services
+) -> StreamingResponse:
+    """Answer a turn paused as requires_action (client tools' outputs, approvals' decisions); the turn goes on,
+    streamed like a new one."""
+    outputs = {item.tool_call_id: item.output for item in body.tool_outputs}
+    run = await service.resume_chat(uow, caller, services.chats, body.conversation_id, body.chat_id, outputs)
+    return _streamed(services.chats, run)
 
 
 @router.post("/chats/cancel")
 async def cancel(body: CancelTurn, uow: Uow, caller: StudioCaller, services: Services) -> dict[str, Any]:
     return chat_fields(await service.cancel_chat(uow, caller, services.chats, body.conversation_id, body.chat_id))
+
+
+def _streamed(runner: ChatRunner, run: Run) -> StreamingResponse:
+    headers = {"cache-control": "no-cache"}
+    return StreamingResponse(_stream(runner, run), media_type="text/event-stream", headers=headers)
 
 
 async def _stream(runner: ChatRunner, run: Run) -> AsyncIterator[bytes]:

@@ -31,7 +31,11 @@ def chat_fields(chat: ChatState) -> dict[str, Any]:
     if chat.last_error is not None:
         fields["error"] = chat.last_error.to_json()
     if chat.pending is not None:
-        fields["tool_calls"] = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in chat.pending.calls]
+        approvals = set(chat.pending.approvals)  # the agent's own tools, waiting for a yes or no
+        fields["tool_calls"] = [
+            {"id": c.id, "name": c.name, "arguments": c.arguments, "approval": c.id in approvals}
+            for c in chat.pending.calls
+        ]
     return fields
 
 

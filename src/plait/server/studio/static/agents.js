@@ -41,6 +41,8 @@ function editor(agent, models, datasets, onSaved) {
     auto_call: h("input", { type: "checkbox", checked: d.knowledge.auto_call }),
     plugins: h("textarea", { rows: 2 }, d.plugins.map((p) => `${p.plugin_id}/${p.api_id}`).join("\n")),
     variables: h("textarea", { rows: 2 }, d.variables.map((v) => `${v.keyword}=${v.default_value}`).join("\n")),
+    client_tools: h("textarea", { rows: 2 }, d.client_tools.map((c) => (c.description ? `${c.name}: ${c.description}` : c.name)).join("\n")),
+    approve_before: h("textarea", { rows: 1 }, d.approve_before.join("\n")),
     prologue: h("textarea", { rows: 2 }, d.prologue),
     questions: h("textarea", { rows: 3 }, d.suggested_questions.join("\n")),
   };
@@ -71,6 +73,13 @@ function editor(agent, models, datasets, onSaved) {
       const at = line.indexOf("=");
       return at < 0 ? { keyword: line, default_value: "" } : { keyword: line.slice(0, at).trim(), default_value: line.slice(at + 1).trim() };
     }),
+    client_tools: lines(inputs.client_tools.value).map((line) => {
+      const at = line.indexOf(":");
+      const name = (at < 0 ? line : line.slice(0, at)).trim();
+      const kept = d.client_tools.find((c) => c.name === name); // its parameters schema stays as it was
+      return { name, description: at < 0 ? "" : line.slice(at + 1).trim(), ...(kept ? { parameters: kept.parameters } : {}) };
+    }),
+    approve_before: lines(inputs.approve_before.value),
     prologue: inputs.prologue.value,
     suggested_questions: lines(inputs.questions.value),
   });
@@ -98,6 +107,8 @@ function editor(agent, models, datasets, onSaved) {
     h("label", { class: "check" }, inputs.auto_call, t("agents.auto_call"))),
   field(t("agents.plugins"), inputs.plugins, t("agents.plugins_hint")),
   field(t("agents.variables"), inputs.variables, t("agents.variables_hint")),
+  field(t("agents.client_tools"), inputs.client_tools, t("agents.client_tools_hint")),
+  field(t("agents.approve_before"), inputs.approve_before, t("agents.approve_before_hint")),
   field(t("agents.prologue"), inputs.prologue),
   field(t("agents.questions"), inputs.questions, t("agents.one_per_line")),
   error,

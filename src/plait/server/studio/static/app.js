@@ -5,6 +5,8 @@ import { savedLang, setLang, t } from "./i18n.js";
 import { agentList, agentPage } from "./agents.js";
 import { datasetList, datasetPage } from "./knowledge.js";
 import { settingsPage } from "./settings.js";
+import { usagePage } from "./usage.js";
+import { workflowList, workflowPage } from "./workflows.js";
 
 const main = document.getElementById("main");
 const ROUTES = {
@@ -12,15 +14,13 @@ const ROUTES = {
   agent: agentPage,
   knowledge: datasetList,
   dataset: datasetPage,
-  workflows: workflowsPage,
+  workflows: workflowList,
+  workflow: workflowPage,
+  usage: usagePage,
   settings: settingsPage,
 };
 const session = { current: null };
 let leaving = null; // what the current view stops when the page moves on (a running chat)
-
-function workflowsPage(root) {
-  root.append(h("h1", {}, t("nav.workflows")), h("p", { class: "muted" }, t("workflows.later")));
-}
 
 function signInPage(root, problem) {
   const key = h("input", { type: "password", autocomplete: "off", required: true });
@@ -64,7 +64,8 @@ async function route() {
   const view = ROUTES[name] ? name : "agents";
   for (const link of document.querySelectorAll("#nav a")) {
     const on = link.getAttribute("href") === `#${view}` || (view === "agent" && link.getAttribute("href") === "#agents")
-      || (view === "dataset" && link.getAttribute("href") === "#knowledge");
+      || (view === "dataset" && link.getAttribute("href") === "#knowledge")
+      || (view === "workflow" && link.getAttribute("href") === "#workflows");
     if (on) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
   }
   const root = h("div");

@@ -1,5 +1,6 @@
 // The playground: chat with the draft or the published version, tokens as they stream, tool calls and their
-// results inline (collapsed), a stop button that cancels the run, and a new conversation.
+// results inline (collapsed), a stop button that cancels the run, a new conversation, and the page's answers to
+// a turn paused for them (client tools' outputs, approvals of the agent's own tool calls).
 import { call, stream } from "./api.js";
 import { field, h } from "./dom.js";
 import { t } from "./i18n.js";
@@ -55,6 +56,11 @@ export function playground(agent) {
     if (running || !text.trim()) return;
     bubble("user", text);
     input.value = "";
+    await follow(`/agents/${agent.id}/chat`, { message: text, conversation_id: conversationId, version: version.value });
+  }
+
+  // Stream a turn (a new one, or one going on after its tool calls were answered) into the log.
+  async function follow(path, body) {
     const answers = new Map();
     const controller = new AbortController();
     running = { controller, chatId: null, conversationId: null };
@@ -62,12 +68,12 @@ export function playground(agent) {
     stop.disabled = false;
     status.textContent = t("play.thinking");
     try {
-      const body = { message: text, conversation_id: conversationId, version: version.value };
-      await stream(`/agents/${agent.id}/chat`, body, (event) => {
+      await stream(path, body, (event) => {
         if (event.event === "chat") {
           conversationId = event.conversation_id;
           Object.assign(running, { chatId: event.chat_id, conversationId: event.conversation_id });
           if (!["created", "in_progress"].includes(event.status)) finished(event);
+          if (event.status === "requires_action") askForOutputs(event);
         } else if (event.event === "delta") {
           const el = answers.get(event.message_id) || bubble("assistant", "");
           answers.set(event.message_id, el);
@@ -91,6 +97,33 @@ export function playground(agent) {
       send.disabled = false;
       stop.disabled = true;
     }
+  }
+
+  // A turn paused for the page: each client tool's output, each approval's yes or no, sent at once.
+  function askForOutputs(chat) {
+    const answers = chat.tool_calls.map((call) => {
+      const legend = h("legend", {}, t(call.approval ? "play.approve_call" : "play.client_call", { name: call.name }));
+      const args = h("pre", {}, call.arguments);
+      if (call.approval) {
+        const group = `approve-${call.id}`;
+        const yes = h("input", { type: "radio", name: group, value: "yes", required: true });
+        const no = h("input", { type: "radio", name: group, value: "no" });
+        return { call, box: h("fieldset", {}, legend, args, h("label", { class: "check" }, yes, t("play.approve")), h("label", { class: "check" }, no, t("play.reject"))),
+          output: () => JSON.stringify({ approved: yes.checked }) };
+      }
+      const text = h("textarea", { rows: 2, required: true });
+      return { call, box: h("fieldset", {}, legend, args, field(t("play.output"), text)), output: () => text.value };
+    });
+    const form = h("form", { class: "msg assistant tool-outputs", onsubmit: async (event) => {
+      event.preventDefault();
+      form.querySelector("button").disabled = true;
+      const tool_outputs = answers.map((a) => ({ tool_call_id: a.call.id, output: a.output() }));
+      await follow("/chats/submit_tool_outputs", { conversation_id: chat.conversation_id, chat_id: chat.chat_id, tool_outputs });
+      form.remove();
+    } }, h("p", {}, t("play.needs_you")), answers.map((a) => a.box), h("button", { type: "submit" }, t("play.send_outputs")));
+    log.append(form);
+    log.scrollTop = log.scrollHeight;
+    form.querySelector("input, textarea")?.focus();
   }
 
   async function cancel() {

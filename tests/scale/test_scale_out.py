@@ -18,6 +18,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -142,6 +143,11 @@ def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     return process, base
 
 
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
 def _healthy(base: str) -> bool:
     try:
         return httpx.get(f"{base}/health").status_code == 200
@@ -158,6 +164,8 @@ def _until(what: str, check: Callable[[], bool], seconds: float = 60) -> None:
 
 @pytest.fixture(scope="module")
 def cluster(redis_url: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    if not _listening(5432):
+        pytest.skip("no PostgreSQL on 127.0.0.1:5432 (make setup installs it, with pgvector)")
     service = _Service(("127.0.0.1", 0), _Handler)
     service.calls, service.release = Counter(), threading.Event()
     service.daemon_threads = True

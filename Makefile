@@ -25,7 +25,7 @@ PRIVATE_APT := -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=$(PGVE
 # The studio's browser tests drive Debian's Chromium through Playwright (no browser download of Playwright's own).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: setup run test bench lint format clean
+.PHONY: setup run test bench lint format clean screenshots
 
 setup: $(STAMP) $(PGVECTOR) $(CHROMIUM)
 
@@ -71,6 +71,10 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest; status=$$?; [ $$status -ne 5 ] || echo "pytest collected no tests"; exit $$status
+
+# A PNG per studio page in docs/images (a real server on a temporary data dir, the scripted models, Chromium).
+screenshots: setup
+	$(BIN)/python tests/studio/screenshots.py
 
 bench: setup
 	$(BIN)/python benchmarks/compose_overhead.py

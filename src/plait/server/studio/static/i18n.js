@@ -9,7 +9,7 @@ export let lang = "en";
 
 export function t(key, values = {}) {
   const text = strings[key] ?? fallback[key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
+  return text.replace(/\{(\w+)\}/g, (match, name) => (name in values ? String(values[name]) : match));
 }
 
 async function load(code) {

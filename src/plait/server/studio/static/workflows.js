@@ -145,7 +145,7 @@ export async function workflowPage(root, workflowId) {
         n.error ? h("p", { class: "error" }, n.error) : null,
         h("details", { open: true }, h("summary", {}, t("wf.inputs")), h("pre", {}, pretty(n.inputs))),
         n.outputs !== null ? h("details", { open: true }, h("summary", {}, t("wf.outputs")), h("pre", {}, pretty(n.outputs))) : null)),
-      done.length || problems.has(nodeId) ? null : h("p", { class: "muted" }, t("wf.node_not_run")));
+      ...(done.length || problems.has(nodeId) ? [] : [h("p", { class: "muted" }, t("wf.node_not_run"))]));
   }
 
   function renderInputs() {

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 from live_server import serve
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, ViewportSize, expect, sync_playwright
 
 from plait.settings import Settings
 
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT / "docs" / "images"
 APPROVAL = ROOT / "examples" / "workflows" / "approval.yaml"
 CHROMIUM = "/usr/bin/chromium"
-VIEWPORT = {"width": 1280, "height": 800}
+VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
 HANDBOOK = (
     "Holidays: every employee has 25 days of paid leave a year, and the office closes between Christmas and New "
     "Year.\n\nParking is free on level two; bicycles go in the courtyard.\n\nExpenses are refunded within ten "

@@ -46,6 +46,9 @@ JOBS_QUEUED = Gauge(
     multiprocess_mode="livesum",
 )
 JOBS = Counter("plait_jobs", "Background jobs by outcome.", ["queue", "outcome"])
+GUARD_FLAGS = Counter(
+    "plait_guard_flags", "Suspected prompt injections a bot's guard acted on (docs/guard.md).", ["source", "action"]
+)
 
 
 def multiprocess_registry() -> CollectorRegistry | None:

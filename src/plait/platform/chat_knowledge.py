@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from plait.guard.policy import GuardSettings
 from plait.platform.bot_config import BotConfig
+from plait.platform.chat.guarded import screen_chunks
 from plait.platform.chat_prompt import KNOWLEDGE_SHARE, context_budget, knowledge_block
 from plait.platform.dataset_indexes import DatasetIndexes
 from plait.platform.datasets import search_datasets
@@ -34,6 +36,7 @@ class BotKnowledge:
     strategy: int
     auto_call: bool
     max_tokens: int  # what the chunks may take of the model's context
+    guard: GuardSettings | None = None  # screens the chunks the tool returns (a finding is counted and logged)
     spec: ToolSpec = field(default_factory=lambda: TOOL)  # as a tool (the Tool protocol)
 
     @classmethod
@@ -56,6 +59,7 @@ class BotKnowledge:
             strategy=knowledge.search_strategy,
             auto_call=knowledge.auto_call,
             max_tokens=int(context_budget(config.model) * KNOWLEDGE_SHARE),
+            guard=config.guard,
         )
 
     async def search(self, query: str) -> list[Document]:
@@ -69,6 +73,5 @@ class BotKnowledge:
         query = arguments.get("query")
         if not isinstance(query, str) or not query.strip():
             raise ValueError("query must be a non-empty string")
-        return (
-            knowledge_block(await self.search(query), self.max_tokens) or "No passage of the knowledge bases matches."
-        )
+        found = screen_chunks(self.guard, await self.search(query), [])
+        return knowledge_block(found, self.max_tokens) or "No passage of the knowledge bases matches."

@@ -1,5 +1,6 @@
 """Hashed text features: character 2-5-grams (which cover Chinese, where words have no spaces) and word 1-2-grams,
-folded into a fixed number of buckets, so the model's size does not grow with its vocabulary."""
+folded into a fixed number of buckets, so the model's size does not grow with its vocabulary. Digits are folded
+to ``0``: phone numbers, prices and dates would otherwise be rare n-grams the model fits by chance."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ DIM = 1 << 17
 CHAR_NGRAMS = (2, 3, 4, 5)
 MAX_CHARS = 4_000  # a long message is judged on its start and end: where injected instructions sit
 _WORD = re.compile(r"[a-z0-9']+|[^\sa-z0-9']", re.ASCII | re.IGNORECASE)
+_DIGIT = re.compile(r"[0-9]")
 _MULTIPLIERS = np.array([0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x27D4EB2F, 0x165667B1], dtype=np.uint64)
 
 
 def _clip(text: str) -> str:
-    text = " ".join(text.lower().split())
+    text = _DIGIT.sub("0", " ".join(text.lower().split()))  # a number's digits say nothing of intent
     return text if len(text) <= MAX_CHARS else text[: MAX_CHARS // 2] + " " + text[-MAX_CHARS // 2 :]
 
 

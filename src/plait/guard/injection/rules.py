@@ -1,5 +1,5 @@
 """Prompt-injection rules: phrases that try to override the instructions, extract the system prompt, switch
-the model into an unrestricted persona, smuggle chat markup, or steer the answer from inside a document; in
+the model into an unrestricted persona, smuggle chat markup or code, or steer the answer from inside a document; in
 English and Chinese. A rule names the tactic it saw, which is what a flag or an error reports."""
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "role_play_jailbreak",
         re.compile(
-            r"\b(?:DAN|do\s+anything\s+now|developer\s+mode|jailbr(?:eak|oken)|god\s+mode|no\s+(?:ethical|moral)\s+"
+            r"\b(?:DAN|do\s+anything\s+now|developer\s+mode|jailbroken|jailbreak\s+mode|god\s+mode|no\s+(?:ethical|moral)\s+"
             r"(?:guidelines|restrictions|limits)|without\s+(?:any\s+)?(?:restrictions|filters|censorship|limitations))\b"
             r"|\b(?:pretend|act\s+as\s+if)\b[^.\n]{0,40}\b(?:no|without|free\s+from)\s+(?:rules|restrictions|limits|filters)",
             _I,
@@ -68,7 +68,19 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"\b(?:in|to|into|within|throughout)\s+your\s+(?:response|answer|reply|output|code|solution|implementation|codebase)\b"
             r"|\byour\s+(?:response|answer|reply|message)(?:'s)?\s+(?:in|into|to|using|with|backwards?|character)"
             r"|\b(?:add|include|insert|embed|integrate|incorporate|blend|feature|append)\b[^.\n]{0,40}?\b(?:following|below|"
-            r"subsequent)\s+(?:code|snippet|line|sentence|text|link)",
+            r"subsequent)\s+(?:code|snippet|line|sentence|text|link)\b[^.\n]{0,40}?\byour\b"
+            r"|\b(?:enhance|enrich|improve|augment|spice\s+up|elevate|embellish)\s+your\s+(?:response|answer|reply|message)\b"
+            r"|\b(?:reply|respond|answer)\s+(?:using|in|with)\s+(?:base\s?\d+|hex(?:adecimal)?|morse|rot-?13|binary)\b"
+            r"|\b(?:invert|reverse)\b[^.\n]{0,30}\byour\s+(?:message|response|answer|reply)\b",
+            _I,
+        ),
+    ),
+    (
+        "code_smuggling",  # a snippet to be slipped into the code the model writes
+        re.compile(
+            r"\b(?:following|below|subsequent|this)\s+code\s+(?:snippet|block|section|excerpt|fragment|segment)\b"
+            r"[^\n]{0,80}?\byour\b|\byour\b[^\n]{0,60}?\b(?:following|below|subsequent)\s+code\s+"
+            r"(?:snippet|block|section|excerpt|fragment|segment)\b",
             _I,
         ),
     ),

@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from plait.agents import AgentEvent, ReactAgent
 from plait.compose import END, START, CompiledGraph, Graph
 from plait.platform.chat.checked_answer import AnswerCheck, SelfChecked, checked_run
-from plait.platform.chat.guarded import guard_turn
+from plait.platform.chat.guarded import GuardFlagged, guard_turn
 from plait.platform.chat.jobs import ChatJob
 from plait.platform.chat_knowledge import BotKnowledge
 from plait.platform.chat_prompt import fit, system_message
 from plait.platform.memory.summaries import summary_message
 from plait.schema import Document, Message
 
-TurnEvent = AgentEvent | SelfChecked
+TurnEvent = AgentEvent | SelfChecked | GuardFlagged
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +41,7 @@ class Prompted:
     messages: list[Message]
     documents: list[Document] = field(default_factory=list)
     check: AnswerCheck | None = None
+    flagged: GuardFlagged | None = None  # what the guards found, told before the answer
 
 
 async def build_context(turn: Turn) -> Prompted:
@@ -57,11 +58,13 @@ async def build_context(turn: Turn) -> Prompted:
     system = system_message(job.config, variables, documents) + summary_message(job.recall.summary)
     messages = fit(system, guarded.history, job.config.model)
     job.recall.note_prompt(job.history, len(messages) - len(system))
-    return Prompted(turn.agent, messages, documents, turn.check)
+    return Prompted(turn.agent, messages, documents, turn.check, guarded.flagged())
 
 
 async def run_agent(prompted: Prompted) -> AsyncIterator[TurnEvent]:
     """A bot with a self-check has its answer checked against the chunks found, when any were."""
+    if prompted.flagged is not None:
+        yield prompted.flagged
     events: AsyncIterator[TurnEvent] = prompted.agent.run(prompted.messages)
     if prompted.check is not None and prompted.documents:
         events = checked_run(prompted.agent, prompted.messages, prompted.documents, prompted.check)

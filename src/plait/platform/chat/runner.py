@@ -37,11 +37,19 @@ from plait.platform.chat.events import (
 )
 from plait.platform.chat.failures import chat_error
 from plait.platform.chat.graph import BOT_GRAPH, Turn
+from plait.platform.chat.guarded import GuardFlagged
 from plait.platform.chat.handoff import Handoff
 from plait.platform.chat.jobs import ChatJob, chat_message, insert_rows
 from plait.platform.chat.records import ChatState, ChatUsage, MessageRecord, PendingToolCalls
 from plait.platform.chat.relay import RunBus
-from plait.platform.chat.trace import ROUTING_META, ROUTING_MSG_TYPE, SELF_CHECK_MSG_TYPE, as_json, verbose_content
+from plait.platform.chat.trace import (
+    GUARD_MSG_TYPE,
+    ROUTING_META,
+    ROUTING_MSG_TYPE,
+    SELF_CHECK_MSG_TYPE,
+    as_json,
+    verbose_content,
+)
 from plait.platform.chat_knowledge import BotKnowledge
 from plait.platform.chat_prompt import function_call_content
 from plait.platform.dataset_indexes import DatasetIndexes
@@ -249,6 +257,10 @@ class ChatRunner:
                 run.log.append(MessageCompleted(MessageRecord.of(row)))
             elif isinstance(event, SelfChecked):
                 checked = event
+            elif isinstance(event, GuardFlagged):
+                row = answer.extra("verbose", verbose_content(GUARD_MSG_TYPE, event.to_json()))
+                await self._save(job, [row])
+                run.log.append(MessageCompleted(MessageRecord.of(row)))
             elif isinstance(event, Paused):
                 await self._pause(run, event)
             else:

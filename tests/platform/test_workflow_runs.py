@@ -11,15 +11,20 @@ from typing import Any
 
 import pytest
 
-from plait.platform import InvalidParams
+from plait.platform import InvalidParams, bots
 from plait.platform.access import Principal, bootstrap, user_workspaces
+from plait.platform.bot_config import BotConfig, ModelSettings
+from plait.platform.chat.runner import ChatRunner
 from plait.platform.providers import WorkspaceModels
 from plait.platform.workflows import catalog, runs
+from plait.platform.workflows.bots import WorkspaceBots
 from plait.platform.workflows.checkpoints import DurableCheckpointer
 from plait.platform.workflows.recovery import Recovery
 from plait.platform.workflows.runner import Execution, WorkflowRunner
 from plait.store import Database
 from plait.store.crypto import SecretBox
+from plait.workflows import NodeChunk, RunFinished, Services, run_workflow
+from plait.workflows.ports import BotRunner
 from plait.workflows.state import NodeRecord, RunState
 
 ECHO: dict[str, Any] = {
@@ -146,3 +151,32 @@ async def _doc(world: World, workflow_id: str) -> Any:
     async with world.database.unit_of_work() as uow:
         _, _, doc = await catalog.published_document(uow, world.owner, workflow_id)
     return doc
+
+
+async def test_an_agent_node_streams_the_bots_answer_as_its_chunks(world: World) -> None:
+    """The bot's chat deltas reach the node's chunks as they come, and the chat is saved like any other."""
+    async with world.database.unit_of_work() as uow:
+        config = BotConfig(name="streamer", model=ModelSettings(model_id="scripted/echo"))
+        bot = await bots.create_bot(uow, world.owner, world.owner.workspace_id, config)
+        await bots.publish_bot(uow, world.owner, bot.id, ["1024"])
+    doc = {
+        "name": "ask",
+        "inputs": [{"name": "q", "type": "string"}],
+        "nodes": [
+            {"id": "start", "type": "start"},
+            {"id": "bot", "type": "agent", "config": {"bot_id": bot.id},
+             "inputs": {"message": {"ref": {"node": "start", "output": "q"}}}},
+            {"id": "end", "type": "end", "inputs": {"answer": {"ref": {"node": "bot", "output": "answer"}}}},
+        ],
+        "edges": [{"source": "start", "target": "bot"}, {"source": "bot", "target": "end"}],
+    }  # fmt: skip
+    chats = ChatRunner(world.database, models=world.models)
+    services = Services(extras={BotRunner: WorkspaceBots(world.database, chats, world.owner)})
+    question = "a question long enough to stream in several pieces"
+    try:
+        events = [event async for event in run_workflow(doc, {"q": question}, services=services, stream=True)]
+    finally:
+        await chats.aclose()
+    chunks = [event.chunk for event in events if isinstance(event, NodeChunk) and event.node_id == "bot"]
+    assert len(chunks) > 1 and "".join(chunks) == question
+    assert isinstance(events[-1], RunFinished) and events[-1].outputs == {"answer": question}

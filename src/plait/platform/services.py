@@ -26,6 +26,7 @@ from plait.platform.plugin_tools import PluginTools
 from plait.platform.presence import Presence
 from plait.platform.providers import WorkspaceModels
 from plait.platform.redis_infra import RedisInfra
+from plait.platform.workflows.ports import PlatformPorts
 from plait.platform.workflows.recovery import Recovery
 from plait.platform.workflows.runner import WorkflowRunner
 from plait.platform.workflows.tools import BotWorkflows
@@ -113,13 +114,14 @@ class Services:
         )
         presence.each_beat(sessions.sweep_chore)
         redis = RedisInfra.open(settings, presence.instance)
+        ports = PlatformPorts(database, settings=settings, datasets=datasets, plugins=plugins)
         workflows = WorkflowRunner(
             database,
             models=models,
             instance=presence.instance,
             timeout_seconds=settings.chat_timeout_seconds,
             extras={NetGuard: NetGuard(allowed_networks=settings.web_url_allowed_networks)},  # http_request nodes
-            datasets=datasets,
+            ports=ports,
         )
         chats = ChatRunner(
             database,
@@ -135,6 +137,7 @@ class Services:
         )
         if redis is not None:
             redis.attach(chats, datasets, workflows)
+        ports.chats = chats  # agent nodes run bots with it
         presence.each_beat(chats.reconcile)
         recovery = Recovery(database, workflows, stale_after_seconds=settings.worker_stale_seconds)
         if long_lived:  # a server resumes the runs a stopped one left, from their last checkpoint

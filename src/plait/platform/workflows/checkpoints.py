@@ -70,8 +70,9 @@ class DurableCheckpointer:
             row = await uow.workflow_runs.get(self._workspace_id, run_id)
         if row is None or row.state is None:
             return None
-        self.interrupt_seq = _seq(row.interrupt)
-        return RunState.from_json(row.state)
+        state = RunState.from_json(row.state)
+        self.interrupt_seq = max(_seq(row.interrupt), _events_so_far(state))
+        return state
 
     def node_started(self, node_id: str, inputs: Mapping[str, Any]) -> None:
         self._started[node_id] = inputs
@@ -119,6 +120,13 @@ class DurableCheckpointer:
             created_at=stamp,
             updated_at=stamp,
         )
+
+
+def _events_so_far(state: RunState) -> int:
+    """The interrupt events a run has shown: one per answer it was given, and the one it waits on. (A resume
+    clears the row's pending interrupt, so its number alone would start the next pause at 1 again, and an
+    answer to an old event would answer the new one.)"""
+    return sum(len(answers) for answers in state.answers.values()) + (1 if state.interrupts else 0)
 
 
 def _seq(interrupt: dict[str, Any] | None) -> int:

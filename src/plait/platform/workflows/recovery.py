@@ -44,5 +44,6 @@ class Recovery:
                 workflow_id=orphan.workflow_id,
                 doc=doc,
                 inputs=orphan.inputs,
+                created_by=orphan.created_by or "",
             )
             self._runner.start(job)

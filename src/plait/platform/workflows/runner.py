@@ -8,24 +8,21 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
 from plait.observability.metrics import JOBS, JOBS_QUEUED
-from plait.platform.dataset_indexes import DatasetIndexes
 from plait.platform.providers import WorkspaceModels
 from plait.platform.workflows.checkpoints import DurableCheckpointer
 from plait.platform.workflows.events import RunLog, StreamDone, StreamError, StreamInterrupt, StreamMessage
-from plait.platform.workflows.knowledge import WorkspaceDatasets
 from plait.platform.workflows.records import INTERRUPT_TYPES, RunUsage, debug_url
 from plait.store import Database, new_id
 from plait.store.base import now
 from plait.store.tables import WorkflowNodeRun
 from plait.workflows.dsl import WorkflowDoc
 from plait.workflows.events import Interrupted, MessageOut, NodeFailed, NodeStarted, RunFailed, RunFinished
-from plait.workflows.nodes.base import Services
-from plait.workflows.nodes.knowledge_retrieval import DatasetSearch
+from plait.workflows.nodes.base import Services, ToolSource
 from plait.workflows.run import resume_workflow, run_workflow
 
 log = logging.getLogger(__name__)
@@ -42,7 +39,16 @@ class RunJob:
     doc: WorkflowDoc
     inputs: dict[str, Any]
     system: dict[str, Any] = field(default_factory=dict)
+    created_by: str = ""  # the user who started the run: its nodes act as that user of the workspace
     answer: Any = NO_ANSWER  # the answer to the pending interrupt; a recovered run has none
+
+
+class RunPorts(Protocol):
+    """What a run's nodes reach of the platform (bots, conversations, datasets, workflows, plugins), bound to the
+    run's workspace and user: ``ports.PlatformPorts``. A protocol here, as that module needs the chat runner,
+    which needs this one."""
+
+    def bind(self, workspace_id: str, user_id: str) -> tuple[ToolSource, dict[type[Any], Any]]: ...
 
 
 @dataclass(slots=True)
@@ -69,7 +75,7 @@ class WorkflowRunner:
         max_running: int = 64,
         timeout_seconds: float = 600.0,
         extras: dict[type[Any], Any] | None = None,
-        datasets: DatasetIndexes | None = None,
+        ports: RunPorts | None = None,
     ) -> None:
         self._database = database
         self._models = models
@@ -77,7 +83,7 @@ class WorkflowRunner:
         self._slots = asyncio.Semaphore(max_running)  # the rest wait their turn: a burst of async jobs queues
         self._timeout = timeout_seconds
         self._extras = extras or {}
-        self._datasets = datasets
+        self._ports = ports
         self._runs: dict[str, Execution] = {}
         self._followers: set[asyncio.Task[None]] = set()
         self.queue: Callable[[RunJob], Awaitable[None]] | None = None  # with Redis: async runs (platform/jobs.py)
@@ -132,7 +138,7 @@ class WorkflowRunner:
 
     async def _drive(self, execution: Execution) -> None:
         job = execution.job
-        services = await self._services(job.workspace_id)
+        services = await self._services(job)
         checkpointer = DurableCheckpointer(self._database, workspace_id=job.workspace_id, doc=job.doc)
         if job.answer is NO_ANSWER and await checkpointer.load(job.run_id) is None:
             events = run_workflow(
@@ -184,12 +190,15 @@ class WorkflowRunner:
         title = titles.get(interrupt.node_id, interrupt.node_id)
         execution.log.append(StreamInterrupt(event_id, kind, _text(interrupt.data), title))
 
-    async def _services(self, workspace_id: str) -> Services:
-        """What the run's nodes reach: the workspace's models and datasets, and the process's extras."""
+    async def _services(self, job: RunJob) -> Services:
+        """What the run's nodes reach: the workspace's models, what the ports bind to its workspace and user,
+        and the process's extras."""
         extras = dict(self._extras)
-        if self._datasets is not None:
-            extras[DatasetSearch] = WorkspaceDatasets(self._database, self._datasets, workspace_id)
-        return Services(models=await self._models.registry(workspace_id), extras=extras)
+        tools: ToolSource | None = None
+        if self._ports is not None:
+            tools, bound = self._ports.bind(job.workspace_id, job.created_by)
+            extras |= bound
+        return Services(models=await self._models.registry(job.workspace_id), tools=tools, extras=extras)
 
     async def _end(
         self,

@@ -62,6 +62,7 @@ async def start_run(uow: UnitOfWork, principal: Principal, runner: WorkflowRunne
         doc=doc,
         inputs=inputs,
         system=dict(request.system or {}),
+        created_by=principal.user_id,
     )
     return await runner.submit(job) if request.run_mode == RUN_MODES["async"] else runner.start(job)
 
@@ -106,7 +107,8 @@ async def resume_run(
         workflow_id=row.workflow_id,
         doc=doc,
         inputs=row.inputs,
-        answer=answer,
+        created_by=row.created_by or "",
+        answer={pending["interrupt_id"]: answer},  # this event's node only: others waiting with it ask again
     )
     return runner.start(job)
 

@@ -16,6 +16,7 @@ from cozepy.bots import (
     WorkflowIDList,
 )
 from server_harness import Running
+from test_workflows_api import ECHO, _post
 
 
 def test_me_and_workspaces(coze: Coze) -> None:
@@ -25,7 +26,8 @@ def test_me_and_workspaces(coze: Coze) -> None:
     assert [(w.name, w.role_type, w.workspace_type) for w in workspaces] == [("Personal", "owner", "personal")]
 
 
-def test_create_update_publish_retrieve(coze: Coze, space_id: str) -> None:
+def test_create_update_publish_retrieve(coze: Coze, server: Running, token: str, space_id: str) -> None:
+    workflow_id = _post(server, token, "/v1/workflows", {"document": ECHO})["data"]["workflow_id"]  # one that exists
     bot = coze.bots.create(
         space_id=space_id,
         name="Helper",
@@ -37,7 +39,7 @@ def test_create_update_publish_retrieve(coze: Coze, space_id: str) -> None:
         plugin_id_list=PluginIDList(
             id_list=[PluginIDList.PluginIDInfo(plugin_id="builtin.clock", api_id="current_time")]
         ),
-        workflow_id_list=WorkflowIDList(ids=[WorkflowIDList.WorkflowIDInfo(id="21")]),
+        workflow_id_list=WorkflowIDList(ids=[WorkflowIDList.WorkflowIDInfo(id=workflow_id)]),
     )
     assert bot.bot_id.isdigit()
     with pytest.raises(CozeAPIError) as unpublished:
@@ -54,7 +56,7 @@ def test_create_update_publish_retrieve(coze: Coze, space_id: str) -> None:
     assert online.onboarding_info is not None and online.onboarding_info.suggested_questions == ["What can you do?"]
     assert online.plugin_info_list is not None and online.plugin_info_list[0].name == "clock"
     assert online.plugin_info_list[0].api_info_list[0].api_id == "current_time"
-    assert online.workflow_info_list is not None and online.workflow_info_list[0].id == "21"
+    assert online.workflow_info_list is not None and online.workflow_info_list[0].id == workflow_id
 
     draft = coze.bots.retrieve(bot_id=bot.bot_id, is_published=False, use_api_version=2)
     assert draft.name == "Helper 2" and draft.prompt_info is not None and draft.prompt_info.prompt == "Changed."

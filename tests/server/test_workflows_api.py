@@ -245,3 +245,81 @@ def test_a_published_workflow_is_an_mcp_tool(server: Running, token: str, echo_i
     assert tool.input_schema["required"] == ["text"] and tool.input_schema["properties"]["times"]["type"] == "integer"
     assert not called.is_error and json.loads(called.content[0].text) == {"echo": "over mcp"}
     assert refused.is_error and "text: required" in refused.content[0].text
+
+
+TWO_QUESTIONS: dict[str, Any] = {
+    "name": "two questions",
+    "nodes": [
+        {"id": "start", "type": "start"},
+        {"id": "first", "type": "question", "title": "First?", "config": {"question": "Tea or coffee?"}},
+        {"id": "second", "type": "question", "title": "Second?", "config": {"question": "Milk?"}},
+        {
+            "id": "end",
+            "type": "end",
+            "inputs": {
+                "drink": {"ref": {"node": "first", "output": "answer"}},
+                "milk": {"ref": {"node": "second", "output": "answer"}},
+            },
+        },
+    ],
+    "edges": [
+        {"source": "start", "target": "first"},
+        {"source": "start", "target": "second"},
+        {"source": "first", "target": "end"},
+        {"source": "second", "target": "end"},
+    ],
+}
+
+
+def test_parallel_questions_are_asked_and_answered_one_event_at_a_time(coze: Coze, server: Running, token: str) -> None:
+    workflow_id = _post(server, token, "/v1/workflows", {"document": TWO_QUESTIONS, "publish": True})["data"][
+        "workflow_id"
+    ]
+    answers = {"First?": "coffee", "Second?": "no"}
+    events = list(coze.workflows.runs.stream(workflow_id=workflow_id, parameters={}))
+    asked = []
+    for _ in range(2):
+        assert [event.event for event in events] == [WorkflowEventType.INTERRUPT]
+        interrupt = events[0].interrupt
+        assert interrupt is not None
+        asked.append(interrupt.node_title)
+        event_id = interrupt.interrupt_data.event_id
+        events = list(
+            coze.workflows.runs.resume(
+                workflow_id=workflow_id, event_id=event_id, resume_data=answers[interrupt.node_title], interrupt_type=2
+            )
+        )
+        with pytest.raises(CozeAPIError) as stale:  # an answered event is not answered twice
+            list(
+                coze.workflows.runs.resume(
+                    workflow_id=workflow_id, event_id=event_id, resume_data="x", interrupt_type=2
+                )
+            )
+        assert stale.value.code == 4000
+    assert sorted(asked) == ["First?", "Second?"]
+    assert [event.event for event in events] == [WorkflowEventType.MESSAGE]
+    message = events[0].message
+    assert message is not None and json.loads(message.content) == {"drink": "coffee", "milk": "no"}
+
+
+def test_a_bot_may_list_only_workflows_of_its_workspace(
+    coze: Coze, server: Running, token: str, space_id: str, echo_id: str
+) -> None:
+    other = server.make_key("--workspace", "Bots elsewhere")
+    theirs = _post(server, other, "/v1/workflows", {"document": {**ECHO, "name": "their echo"}})["data"]["workflow_id"]
+    for missing in ("999", theirs):
+        with pytest.raises(CozeAPIError) as refused:
+            coze.bots.create(
+                space_id=space_id,
+                name="Lister",
+                model_info_config={"model_id": "scripted/echo"},
+                workflow_id_list={"ids": [{"id": echo_id}, {"id": missing}]},
+            )
+        assert refused.value.code == 4000 and f"workflow {missing} not found" in (refused.value.msg or "")
+        assert "workflow_id_list.ids[1]" in (refused.value.msg or "")
+    bot_id = coze.bots.create(space_id=space_id, name="Lister", model_info_config={"model_id": "scripted/echo"}).bot_id
+    update = {"bot_id": bot_id, "workflow_id_list": {"ids": [{"id": theirs}]}}  # cozepy's update lacks the field
+    refused_update = _post(server, token, "/v1/bot/update", update)
+    assert refused_update["code"] == 4000 and f"workflow {theirs} not found" in refused_update["msg"]
+    kept = _post(server, token, "/v1/bot/update", {**update, "workflow_id_list": {"ids": [{"id": echo_id}]}})
+    assert kept["code"] == 0, kept

@@ -127,6 +127,8 @@ async def _checked(
         check_model_id(after.model.model_id, providers)
     check_tools(after.tools)
     await check_bindings(uow, workspace_id, before, after)
+    if after.workflow_ids != (before.workflow_ids if before is not None else ()):
+        await _check_workflows(uow, workspace_id, after.workflow_ids)
     if after.routing is not None and after.routing != (before and before.routing):
         await _check_routing(uow, workspace_id, bot_id, after.routing)
     return after
@@ -151,6 +153,14 @@ async def _check_routing(uow: UnitOfWork, workspace_id: str, bot_id: str | None,
             raise InvalidParams(f"{place}: bot {target} is not published; publish it before routing to it")
         if BotConfig.from_columns(version.snapshot).routing is not None:
             raise InvalidParams(f"{place}: bot {target} is a router itself; routing goes one hop, so no loops")
+
+
+async def _check_workflows(uow: UnitOfWork, workspace_id: str, workflow_ids: Sequence[str]) -> None:
+    """A bot's workflows are workflows of its workspace (a chat offers those published as its tools)."""
+    found = {row.id for row in await uow.workflows.among(workspace_id, workflow_ids)}
+    for index, workflow_id in enumerate(workflow_ids):
+        if workflow_id not in found:
+            raise InvalidParams(f"workflow_id_list.ids[{index}].id: workflow {workflow_id} not found in this workspace")
 
 
 def _columns(bot: Bot) -> dict[str, Any]:

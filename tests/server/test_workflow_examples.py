@@ -1,5 +1,5 @@
-"""The workflows shipped in examples/workflows, imported and run through cozepy on the scripted model, on
-SQLite and PostgreSQL."""
+"""The workflows shipped in examples/workflows, imported with ``plait workflows import`` and run through cozepy
+on the scripted model, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,30 +8,26 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import yaml
 from cozepy import Coze, CozeAPIError, WorkflowEventType, WorkflowExecuteStatus
-from server_harness import Running, ingested_dataset
+from server_harness import Running, ingested_dataset, run_cli
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "workflows"
 
 
 @pytest.fixture(scope="module")
-def imported(server: Running, token: str) -> Callable[[str], str]:
-    """Each example imported once per server, as ``plait workflows import --publish`` does (Plait's create)."""
+def imported(server: Running, space_id: str) -> Callable[[str], str]:
+    """Each example imported once per server with the CLI, as an admin does (``plait workflows import FILE
+    --workspace W --publish``, against the server's data dir and database), which prints the id last."""
     ids: dict[str, str] = {}
 
     def workflow(name: str) -> str:
         if name not in ids:
-            document = yaml.safe_load((EXAMPLES / name).read_text())
-            response = httpx.post(
-                f"{server.base_url}/v1/workflows",
-                json={"document": document, "publish": True},
-                headers={"Authorization": f"Bearer {token}"},
-            ).json()
-            assert response["code"] == 0, response
-            ids[name] = response["data"]["workflow_id"]
+            printed = run_cli(
+                server.env, "workflows", "import", str(EXAMPLES / name), "--workspace", space_id, "--publish"
+            )
+            ids[name] = printed.strip().splitlines()[-1]
+            assert ids[name].isdigit(), printed
         return ids[name]
 
     return workflow

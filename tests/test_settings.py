@@ -43,8 +43,8 @@ def test_defaults_put_sqlite_and_the_secret_key_in_the_data_dir(clean_env: Path)
     assert settings.redis_url is None
     key_file = clean_env / "secret.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    assert len(settings.aes_key()) == 32
-    assert Settings.load().aes_key() == settings.aes_key()  # generated once, then reused
+    assert len(settings.aes_keys()[0]) == 32
+    assert Settings.load().aes_keys()[0] == settings.aes_keys()[0]  # generated once, then reused
 
 
 def test_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -84,7 +84,7 @@ def test_env_wins_over_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 def test_given_secret_key_is_used(monkeypatch: pytest.MonkeyPatch, clean_env: Path) -> None:
     key = base64.urlsafe_b64encode(b"k" * 32).decode()
     monkeypatch.setenv("PLAIT_SECRET_KEY", key)
-    assert Settings.load().aes_key() == b"k" * 32
+    assert Settings.load().aes_keys()[0] == b"k" * 32
     assert not (clean_env / "secret.key").exists()
 
 
@@ -194,6 +194,6 @@ def test_a_bad_secret_key_file_is_a_settings_error(clean_env: Path, content: byt
 
 def test_processes_starting_together_share_one_key(clean_env: Path) -> None:
     with ThreadPoolExecutor(8) as pool:
-        keys = set(pool.map(lambda _: Settings.load().aes_key(), range(16)))
+        keys = set(pool.map(lambda _: Settings.load().aes_keys()[0], range(16)))
     assert len(keys) == 1
     assert sorted(p.name for p in clean_env.iterdir()) == ["secret.key"]

@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1)
     secret_key: SecretStr | None = None  # None: generated once into <data_dir>/secret.key
+    # Keys that only decrypt: what secrets stored before a rotation were encrypted with (docs/operations.md).
+    previous_secret_keys: Annotated[list[SecretStr], NoDecode] = []
     cors_origins: Annotated[list[str], NoDecode] = []  # browser origins allowed to call the API; empty: CORS off
     secure_headers: bool = True  # nosniff, frame DENY, no-referrer, no-store on every response
     behind_https: bool = False  # clients reach the server over HTTPS (directly or via a proxy): also send HSTS
@@ -138,7 +140,7 @@ class Settings(BaseSettings):
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
 
-    @field_validator("cors_origins", "web_url_allowed_networks", mode="before")
+    @field_validator("cors_origins", "web_url_allowed_networks", "previous_secret_keys", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         """``PLAIT_CORS_ORIGINS=https://a,https://b`` reads as a list, as people write it in env files."""
@@ -180,11 +182,12 @@ class Settings(BaseSettings):
             raise ValueError(f"unsupported scheme {value.partition('://')[0]!r}; use one of {', '.join(REDIS_SCHEMES)}")
         return value
 
-    @field_validator("secret_key")
+    @field_validator("secret_key", "previous_secret_keys")
     @classmethod
-    def _secret_key_format(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(_decode_key(value.get_secret_value())) != 32:
-            raise ValueError("expected 32 random bytes, url-safe base64 encoded (44 characters)")
+    def _secret_key_format(cls, value: SecretStr | list[SecretStr] | None) -> SecretStr | list[SecretStr] | None:
+        for key in value if isinstance(value, list) else [value]:
+            if key is not None and len(_decode_key(key.get_secret_value())) != 32:
+                raise ValueError("expected 32 random bytes, url-safe base64 encoded (44 characters)")
         return value
 
     @model_validator(mode="after")
@@ -198,7 +201,9 @@ class Settings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'plait.db'}"
         if self.secret_key is None:
-            self.secret_key = SecretStr(_stored_secret_key(self.data_dir))
+            primary, *previous = stored_secret_keys(self.data_dir / SECRET_KEY_FILE)
+            self.secret_key = SecretStr(primary)
+            self.previous_secret_keys = [*self.previous_secret_keys, *map(SecretStr, previous)]
         return self
 
     @classmethod
@@ -210,10 +215,16 @@ class Settings(BaseSettings):
             lines = [f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()]
             raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None
 
-    def aes_key(self) -> bytes:
-        """The 32-byte AES-GCM key that encrypts provider keys at rest."""
+    def aes_keys(self) -> list[bytes]:
+        """The 32-byte AES-GCM keys of secrets at rest: the first encrypts, every one decrypts."""
         assert self.secret_key is not None  # set by _derived
-        return _decode_key(self.secret_key.get_secret_value())
+        return [_decode_key(key.get_secret_value()) for key in (self.secret_key, *self.previous_secret_keys)]
+
+    @property
+    def secret_key_file(self) -> Path | None:
+        """The key file the keys come from; None when the configuration sets the key."""
+        path = self.data_dir / SECRET_KEY_FILE
+        return path if path.exists() and self.secret_key == SecretStr(stored_secret_keys(path)[0]) else None
 
 
 def _decode_key(raw: str) -> bytes:
@@ -223,23 +234,42 @@ def _decode_key(raw: str) -> bytes:
         return b""
 
 
-def _stored_secret_key(data_dir: Path) -> str:
-    """The key in ``<data_dir>/secret.key``, created once (mode 0600) so restarts can decrypt what was stored.
-    A file that holds no valid key stops the start here, naming the file, not at the first decryption."""
-    path = data_dir / SECRET_KEY_FILE
+def stored_secret_keys(path: Path) -> list[str]:
+    """The keys in ``<data_dir>/secret.key``, one a line, the first the one that encrypts; the file is created
+    once (mode 0600) so restarts can decrypt what was stored. A file that holds no valid key stops the start
+    here, naming the file, not at the first decryption."""
     if not path.exists():
         _create_secret_key(path)
     try:
-        key = path.read_text(encoding="utf-8").strip()
+        keys = path.read_text(encoding="utf-8").split()
     except (OSError, UnicodeError) as exc:
         raise SettingsError(f"secret key file {path}: cannot read it ({exc})") from None
-    if len(_decode_key(key)) != 32:
+    if not keys or any(len(_decode_key(key)) != 32 for key in keys):
         raise SettingsError(
             f"secret key file {path}: not a key (it must hold 32 random bytes, url-safe base64 encoded: 44 "
             "characters); restore it from a backup, or delete it to have a new one made (provider keys stored "
             "with the old one must then be set again)"
         )
-    return key
+    return keys
+
+
+def new_secret_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def write_secret_keys(path: Path, keys: list[str]) -> None:
+    """Replace the key file whole (written 0600 and synced under a temporary name, then renamed): a crash
+    leaves the old file or the new one, never half of one."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{SECRET_KEY_FILE}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write("".join(f"{key}\n" for key in keys))
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
 
 
 def _create_secret_key(path: Path) -> None:
@@ -249,7 +279,7 @@ def _create_secret_key(path: Path) -> None:
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{SECRET_KEY_FILE}.")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode() + "\n")
+            out.write(new_secret_key() + "\n")
         with contextlib.suppress(FileExistsError):  # another process linked its key first: that one counts
             os.link(temporary, path)
     finally:

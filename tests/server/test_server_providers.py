@@ -93,7 +93,7 @@ def test_the_key_is_stored_encrypted_and_never_listed(server: Running, configure
                 workspace_id = (await uow.workspaces.for_user((await uow.users.get_by_name("admin")).id))[0][0][0].id  # type: ignore[union-attr]
                 row = await uow.model_configs.named(workspace_id, "gateway")
                 assert row is not None and row.encrypted_key is not None
-                assert SecretBox(_settings(server).aes_key()).decrypt(row.encrypted_key, context=row.id) == API_KEY
+                assert SecretBox(*_settings(server).aes_keys()).decrypt(row.encrypted_key, context=row.id) == API_KEY
                 return row.encrypted_key
         finally:
             await engine.dispose()

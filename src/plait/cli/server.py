@@ -1,4 +1,5 @@
-"""``plait serve``, ``plait keys ...`` and ``plait db upgrade``: the server and its admin tasks.
+"""``plait serve``, ``plait keys ...``, ``plait db upgrade`` and ``plait secrets rotate``: the server and its admin
+tasks.
 
 The admin tasks open the database themselves (migrating and bootstrapping first), so they work while the
 server is stopped, e.g. to create the very first API key.
@@ -25,8 +26,12 @@ T = TypeVar("T")
 server_app = typer.Typer(no_args_is_help=True)
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+secrets_app = typer.Typer(
+    help="The secret key that encrypts stored provider keys and plugin secrets.", no_args_is_help=True
+)
 server_app.add_typer(keys_app, name="keys")
 server_app.add_typer(db_app, name="db")
+server_app.add_typer(secrets_app, name="secrets")
 
 DataDir = typer.Option(None, "--data-dir", help="Where the database and secret key live (PLAIT_DATA_DIR).")
 
@@ -178,3 +183,18 @@ def db_upgrade(data_dir: Path | None = DataDir) -> None:
     settings = settings_or_exit(data_dir)
     migrate(settings)
     typer.echo("database is at the latest revision")
+
+
+@secrets_app.command("rotate")
+def rotate_secrets(data_dir: Path | None = DataDir) -> None:
+    """Re-encrypt every stored provider key and plugin secret under a new secret key; safe to run again after
+    a crash (it resumes). Restart the servers afterwards (docs/operations.md)."""
+    from plait.platform.secret_rotation import rotate_secret_key
+
+    rotation = asyncio.run(rotate_secret_key(settings_or_exit(data_dir)))
+    typer.echo(
+        f"re-encrypted {rotation.rotated} secrets ({rotation.current} were already under the new key); "
+        f"{rotation.retired_keys} old keys retired"
+    )
+    for name in rotation.undecryptable:
+        typer.echo(f"warning: {name}: decrypts with none of the keys; set it again", err=True)

@@ -37,8 +37,8 @@ from plait.tools.net_guard import NetGuard
 
 
 def secret_box(settings: Settings) -> SecretBox:
-    """What encrypts the workspaces' provider keys, with the settings' key."""
-    return SecretBox(settings.aes_key())
+    """What encrypts the workspaces' provider keys and plugin secrets: the settings' keys, the first encrypting."""
+    return SecretBox(*settings.aes_keys())
 
 
 def migrate(settings: Settings) -> None:

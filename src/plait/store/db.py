@@ -37,6 +37,7 @@ from plait.store.repositories import (
     MessageRepository,
     ModelConfigRepository,
     PluginRepository,
+    SecretRepository,
     SectionRepository,
     SessionRepository,
     SummaryRepository,
@@ -232,6 +233,7 @@ class UnitOfWork:
     chunks = _Repository(ChunkRepository)
     workers = _Repository(WorkerRepository)
     plugins = _Repository(PluginRepository)
+    secrets = _Repository(SecretRepository)
     summaries = _Repository(SummaryRepository)
     user_variables = _Repository(UserVariableRepository)
     user_sessions = _Repository(SessionRepository)

@@ -25,6 +25,7 @@ from plait.store.repositories.conversations import (
 )
 from plait.store.repositories.memory import SessionRepository, SummaryRepository, UserVariableRepository
 from plait.store.repositories.plugins import PluginRepository
+from plait.store.repositories.secrets import SecretRepository, StoredSecret
 from plait.store.repositories.workers import SlotsExhausted, WorkerRepository
 from plait.store.repositories.workflows import (
     WorkflowNodeRunRepository,
@@ -49,9 +50,11 @@ __all__ = [
     "Page",
     "PluginRepository",
     "ScopedRepository",
+    "SecretRepository",
     "SectionRepository",
     "SessionRepository",
     "SlotsExhausted",
+    "StoredSecret",
     "SummaryRepository",
     "UserRepository",
     "UserVariableRepository",

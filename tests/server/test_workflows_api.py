@@ -323,3 +323,37 @@ def test_a_bot_may_list_only_workflows_of_its_workspace(
     assert refused_update["code"] == 4000 and f"workflow {theirs} not found" in refused_update["msg"]
     kept = _post(server, token, "/v1/bot/update", {**update, "workflow_id_list": {"ids": [{"id": echo_id}]}})
     assert kept["code"] == 0, kept
+
+
+FORM: dict[str, Any] = {
+    "name": "form",
+    "nodes": [
+        {"id": "start", "type": "start"},
+        {
+            "id": "form",
+            "type": "input",
+            "title": "About you",
+            "config": {"fields": [{"name": "name", "type": "string"}, {"name": "age", "type": "integer"}]},
+        },
+        {"id": "end", "type": "end", "inputs": {"age": {"ref": {"node": "form", "output": "age"}}}},
+    ],
+    "edges": [{"source": "start", "target": "form"}, {"source": "form", "target": "end"}],
+}
+
+
+def test_an_input_node_asks_again_until_its_form_is_right(coze: Coze, server: Running, token: str) -> None:
+    workflow_id = _post(server, token, "/v1/workflows", {"document": FORM, "publish": True})["data"]["workflow_id"]
+    events = list(coze.workflows.runs.stream(workflow_id=workflow_id, parameters={}))
+    for answer in ('{"name": "Ada"}', '{"name": "Ada", "age": "36"}'):  # the first misses a required field
+        interrupt = events[-1].interrupt
+        assert interrupt is not None and interrupt.interrupt_data.type == 5, events
+        events = list(
+            coze.workflows.runs.resume(
+                workflow_id=workflow_id,
+                event_id=interrupt.interrupt_data.event_id,
+                resume_data=answer,
+                interrupt_type=5,
+            )
+        )
+    message = events[-1].message
+    assert message is not None and json.loads(message.content) == {"age": 36}

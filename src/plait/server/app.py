@@ -14,7 +14,7 @@ from plait.observability.logs import configure_logging
 from plait.observability.metrics import worker_exited
 from plait.observability.setup import Observability
 from plait.platform.services import Services
-from plait.server import envelope, health, metrics, studio
+from plait.server import api_schema, envelope, health, metrics, studio
 from plait.server.coze import files
 from plait.server.coze import router as coze_router
 from plait.server.mcp import McpFace
@@ -46,6 +46,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="Plait", lifespan=lifespan, redoc_url=None)  # /docs and /openapi.json, no token needed
     envelope.install(app)
+    api_schema.install(app)  # /openapi.json documents the error answers of every route
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=settings.max_body_bytes, exempt={files.UPLOAD_PATH, studio.UPLOAD_PATH}
     )

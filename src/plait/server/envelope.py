@@ -14,7 +14,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.types import Send
 
 from plait.platform import PlatformError
@@ -69,10 +71,26 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return _error(400, 4000, "; ".join(problems))
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """The methods of the routes whose path matches the request's but not its method (so not a catch-all
+    answering it); routes of exactly this path win over templates that also match (``/workflows/check`` over
+    ``/workflows/{workflow_id}``). Starlette's own 405 names only the first route's: a path is often several."""
+    matched = [
+        route
+        for route in iter_route_contexts(request.app.routes)
+        if route.methods and request.method not in route.methods and route.matches(request.scope)[0] != Match.NONE
+    ]
+    exact = [route for route in matched if route.path == request.url.path]
+    return sorted({method for route in exact or matched for method in route.methods or ()})
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     if exc.status_code >= 500:
         return _internal(request, exc, exc.status_code)
+    if exc.status_code == 405:
+        allowed = ", ".join(allowed_methods(request))
+        return _error(405, 4000, f"{request.method} is not allowed here; allowed: {allowed}", {"Allow": allowed})
     msg = f"no route {request.method} {request.url.path}" if exc.status_code == 404 else str(exc.detail)
     return _error(exc.status_code, HTTP_CODES.get(exc.status_code, 4000), msg)
 

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from plait.components import ChatModel
@@ -25,6 +25,7 @@ from plait.platform.bots import MAX_PAGE_SIZE, list_bots
 from plait.platform.chat.service import BOT_PREFIX
 from plait.schema import Message, Usage
 from plait.server.deps import Caller, Services, Uow, require_scope
+from plait.server.envelope import allowed_methods
 from plait.server.openai.bots import bot_completion, is_bot
 from plait.server.openai.encoding import DONE, Frame, completion, delta_of
 from plait.server.openai.errors import OpenAIError, OpenAIRoute, model_not_found, public_text, translate
@@ -109,8 +110,12 @@ async def embeddings(body: EmbeddingRequest, _caller: Caller) -> dict[str, Any]:
 
 
 @openai_router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
-async def no_route(path: str) -> None:
-    """Unknown paths under this prefix answer in OpenAI's shape too (registered last: it matches anything)."""
+async def no_route(path: str, request: Request) -> None:
+    """Unknown paths under this prefix answer in OpenAI's shape too (registered last: it matches anything); a
+    known path asked with another method is 405 naming the allowed ones."""
+    if allowed := allowed_methods(request):
+        message = f"{request.method} is not allowed on /openai/v1/{path}; allowed: {', '.join(allowed)}"
+        raise OpenAIError(405, message, code="method_not_allowed", headers={"Allow": ", ".join(allowed)})
     raise OpenAIError(404, f"no route /openai/v1/{path}", code="not_found")
 
 

@@ -202,7 +202,9 @@ class ChatRunner:
         except Exception as exc:  # the chat fails visibly; the server keeps serving
             log.error("chat %s failed", chat.id, exc_info=exc)
             error = chat_error(exc, chat.id).to_json()
-            await asyncio.shield(self._end(run, "failed", answer.partial(), last_error=error))
+            # No half answer: the history would hand it to the next turn as what the bot said (a canceled
+            # chat keeps its partial answer, the part its user chose to stop at).
+            await asyncio.shield(self._end(run, "failed", None, last_error=error))
         CHATS.labels(job.config.model.model_id, chat.workspace_id, chat.status).inc()
         self._in_background(self._remember(job))
 
@@ -404,7 +406,7 @@ class ChatRunner:
     async def _end(
         self, run: Run, status: str, partial: MessageRow | None, *, last_error: dict[str, Any] | None = None
     ) -> None:
-        """Record a run that stopped early; whatever answer it had streamed is saved with it. The client learns
+        """Record a run that stopped early, with ``partial``, the answer it streamed, if any. The client learns
         how the run ended even when the database would not take it (the log has why)."""
         fields: dict[str, Any] = {"status": status, "required_action": None}
         if status == "failed":

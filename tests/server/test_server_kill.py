@@ -1,11 +1,13 @@
-"""``kill -9`` in the middle of a chat: the chat a dead ``plait serve`` left ``in_progress`` is failed with a
+"""``kill -9`` in the middle of chats: a chat a dead ``plait serve`` left ``in_progress`` is failed with a
 reason when a server starts again (never left for ``create_and_poll`` to poll forever), on SQLite and
-PostgreSQL. The bot's model is a provider of the test's own that takes the request and never answers, so the
-chat is surely running when the server dies."""
+PostgreSQL; with 50 streams open at the kill, every chat ends completed, failed or canceled. A bot's model is a
+provider of the test's own that takes the request and never answers, so its chats surely run at the kill."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import signal
 import socket
@@ -15,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -75,10 +78,9 @@ def _cli(env: dict[str, str], *args: str) -> str:
     return subprocess.run([PLAIT, *args], env=env, capture_output=True, text=True, check=True).stdout
 
 
-@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
-def test_a_chat_of_a_killed_server_is_failed_at_the_next_start(
-    database: str, silent_provider: str, tmp_path: Path
-) -> None:
+@contextmanager
+def _database(database: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The environment of a ``plait serve`` over a fresh data dir (and, for PostgreSQL, a fresh database)."""
     env = {
         **os.environ,
         "PLAIT_DATA_DIR": str(tmp_path),
@@ -90,39 +92,146 @@ def test_a_chat_of_a_killed_server_is_failed_at_the_next_start(
         name = f"plait_kill_{uuid.uuid4().hex[:12]}"
         asyncio.run(admin_sql(f'CREATE DATABASE "{name}"'))
         env["PLAIT_DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:5432/{name}"
-    port = free_port()
-    server = _serve(env, port)
     try:
-        _cli(
-            env, "providers", "set", "silent", "--kind", "openai_compat", "--base-url", silent_provider, "--model", "m"
-        )
-        token = _cli(env, "keys", "create").strip().splitlines()[-1]
-        with SyncHTTPClient() as http:
-            coze = Coze(auth=TokenAuth(token), base_url=f"http://127.0.0.1:{port}", http_client=http)
-            space_id = coze.workspaces.list().items[0].id
-            bot_id = coze.bots.create(space_id=space_id, name="waits").bot_id
-            httpx.post(
-                f"http://127.0.0.1:{port}/v1/bot/update",
-                headers={"Authorization": f"Bearer {token}"},
-                json={"bot_id": bot_id, "model_info_config": {"model_id": "silent/m"}},
-            ).raise_for_status()
-            coze.bots.publish(bot_id=bot_id)
-            stream = coze.chat.stream(
-                bot_id=bot_id, user_id="u", additional_messages=[Message.build_user_question_text("hello?")]
-            )
-            first = next(iter(stream))  # the chat is saved and running, waiting for the silent provider
-            assert first.event == ChatEventType.CONVERSATION_CHAT_CREATED
-            chat = first.chat
-            os.kill(server.pid, signal.SIGKILL)
-            server.wait(timeout=30)
-        server = _serve(env, port)
-        with SyncHTTPClient() as http:
-            coze = Coze(auth=TokenAuth(token), base_url=f"http://127.0.0.1:{port}", http_client=http)
-            retrieved = coze.chat.retrieve(conversation_id=chat.conversation_id, chat_id=chat.id)
-        assert retrieved.status == ChatStatus.FAILED
-        assert retrieved.last_error is not None and "stopped before it finished" in retrieved.last_error.msg
+        yield env
     finally:
-        server.kill()
-        server.wait(timeout=30)
         if name:
             asyncio.run(admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _bot(coze: Coze, token: str, base_url: str, space_id: str, model_id: str) -> str:
+    """A published bot on ``model_id``."""
+    bot_id = coze.bots.create(space_id=space_id, name=model_id).bot_id
+    httpx.post(
+        f"{base_url}/v1/bot/update",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"bot_id": bot_id, "model_info_config": {"model_id": model_id}},
+    ).raise_for_status()
+    coze.bots.publish(bot_id=bot_id)
+    return bot_id
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_a_chat_of_a_killed_server_is_failed_at_the_next_start(
+    database: str, silent_provider: str, tmp_path: Path
+) -> None:
+    with _database(database, tmp_path) as env:
+        port = free_port()
+        server = _serve(env, port)
+        try:
+            _cli(
+                env,
+                "providers",
+                "set",
+                "silent",
+                "--kind",
+                "openai_compat",
+                "--base-url",
+                silent_provider,
+                "--model",
+                "m",
+            )
+            token = _cli(env, "keys", "create").strip().splitlines()[-1]
+            base_url = f"http://127.0.0.1:{port}"
+            with SyncHTTPClient() as http:
+                coze = Coze(auth=TokenAuth(token), base_url=base_url, http_client=http)
+                space_id = coze.workspaces.list().items[0].id
+                bot_id = _bot(coze, token, base_url, space_id, "silent/m")
+                stream = coze.chat.stream(
+                    bot_id=bot_id, user_id="u", additional_messages=[Message.build_user_question_text("hello?")]
+                )
+                first = next(iter(stream))  # the chat is saved and running, waiting for the silent provider
+                assert first.event == ChatEventType.CONVERSATION_CHAT_CREATED
+                chat = first.chat
+                os.kill(server.pid, signal.SIGKILL)
+                server.wait(timeout=30)
+            server = _serve(env, port)
+            with SyncHTTPClient() as http:
+                coze = Coze(auth=TokenAuth(token), base_url=base_url, http_client=http)
+                retrieved = coze.chat.retrieve(conversation_id=chat.conversation_id, chat_id=chat.id)
+            assert retrieved.status == ChatStatus.FAILED
+            assert retrieved.last_error is not None and "stopped before it finished" in retrieved.last_error.msg
+        finally:
+            server.kill()
+            server.wait(timeout=30)
+
+
+STREAMS = 50
+
+
+async def _streamed_chats(base_url: str, token: str, bot_ids: list[str], started: list[dict[str, str]]) -> None:
+    """``STREAMS`` streamed chats at once, spread over ``bot_ids``; each chat's ids go to ``started`` at its
+    first event, and its stream is read until it ends or the server dies."""
+    headers = {"Authorization": f"Bearer {token}"}
+    question = {"role": "user", "content": "tell me " + "more " * 200, "content_type": "text"}
+
+    async def one(http: httpx.AsyncClient, bot_id: str) -> None:
+        body = {"bot_id": bot_id, "user_id": "u", "stream": True, "additional_messages": [question]}
+        with contextlib.suppress(httpx.HTTPError):
+            async with http.stream("POST", "/v3/chat", json=body) as response:
+                event = ""
+                async for line in response.aiter_lines():
+                    if line.startswith("event:"):
+                        event = line.removeprefix("event:").strip()
+                    elif event == "conversation.chat.created" and line.startswith("data:"):
+                        chat = json.loads(line.removeprefix("data:"))
+                        started.append({"id": chat["id"], "conversation_id": chat["conversation_id"]})
+
+    limits = httpx.Limits(max_connections=STREAMS)
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60, limits=limits) as http:
+        await asyncio.gather(*(one(http, bot_ids[i % len(bot_ids)]) for i in range(STREAMS)))
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_every_chat_of_a_server_killed_amid_50_streams_ends(
+    database: str, silent_provider: str, tmp_path: Path
+) -> None:
+    """Half the chats wait on the silent provider, half stream long echoes: at the kill some are done, the
+    rest in flight. After the restart none is left running: each is completed, failed or canceled."""
+    with _database(database, tmp_path) as env:
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        server = _serve(env, port)
+        try:
+            _cli(
+                env,
+                "providers",
+                "set",
+                "silent",
+                "--kind",
+                "openai_compat",
+                "--base-url",
+                silent_provider,
+                "--model",
+                "m",
+            )
+            token = _cli(env, "keys", "create").strip().splitlines()[-1]
+            with SyncHTTPClient() as http:
+                coze = Coze(auth=TokenAuth(token), base_url=base_url, http_client=http)
+                space_id = coze.workspaces.list().items[0].id
+                bots = [_bot(coze, token, base_url, space_id, model) for model in ("silent/m", "scripted/echo")]
+            started: list[dict[str, str]] = []
+            streams = threading.Thread(target=asyncio.run, args=(_streamed_chats(base_url, token, bots, started),))
+            streams.start()
+            deadline = time.monotonic() + 60
+            while len(started) < STREAMS:
+                assert time.monotonic() < deadline, f"only {len(started)} chats started"
+                time.sleep(0.05)
+            os.kill(server.pid, signal.SIGKILL)
+            server.wait(timeout=30)
+            streams.join(timeout=60)
+            server = _serve(env, port)
+            chats = {chat["id"]: chat for chat in started}
+            with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}) as http:
+                statuses = [
+                    http.get(
+                        "/v3/chat/retrieve", params={"chat_id": i, "conversation_id": c["conversation_id"]}
+                    ).json()["data"]["status"]
+                    for i, c in chats.items()
+                ]
+            assert len(statuses) == STREAMS
+            assert set(statuses) <= {"completed", "failed", "canceled"}, statuses
+            assert "failed" in statuses  # the silent provider's chats were running at the kill
+        finally:
+            server.kill()
+            server.wait(timeout=30)

@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -99,61 +100,77 @@ def _database(database: str, tmp_path: Path) -> Iterator[dict[str, str]]:
             asyncio.run(admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def _bot(coze: Coze, token: str, base_url: str, space_id: str, model_id: str) -> str:
+def _bot(coze: Coze, plait: Killable, model_id: str) -> str:
     """A published bot on ``model_id``."""
-    bot_id = coze.bots.create(space_id=space_id, name=model_id).bot_id
+    bot_id = coze.bots.create(space_id=plait.space_id, name=model_id).bot_id
     httpx.post(
-        f"{base_url}/v1/bot/update",
-        headers={"Authorization": f"Bearer {token}"},
+        f"{plait.base_url}/v1/bot/update",
+        headers={"Authorization": f"Bearer {plait.token}"},
         json={"bot_id": bot_id, "model_info_config": {"model_id": model_id}},
     ).raise_for_status()
     coze.bots.publish(bot_id=bot_id)
     return bot_id
 
 
+@dataclass(slots=True)
+class Killable:
+    """A ``plait serve`` with the silent provider set and a key: killed with SIGKILL, then started again."""
+
+    env: dict[str, str]
+    port: int
+    process: subprocess.Popen[bytes]
+    token: str
+    space_id: str
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def kill_and_restart(self) -> None:
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+        self.process = _serve(self.env, self.port)
+
+
+@contextmanager
+def _killable(database: str, silent_provider: str, tmp_path: Path) -> Iterator[Killable]:
+    with _database(database, tmp_path) as env:
+        port = free_port()
+        plait = Killable(env, port, _serve(env, port), token="", space_id="")
+        try:
+            _cli(
+                env, "providers", "set", "silent", "--kind", "openai_compat", "--base-url", silent_provider, "--model=m"
+            )
+            plait.token = _cli(env, "keys", "create").strip().splitlines()[-1]
+            with SyncHTTPClient() as http:
+                coze = Coze(auth=TokenAuth(plait.token), base_url=plait.base_url, http_client=http)
+                plait.space_id = coze.workspaces.list().items[0].id
+            yield plait
+        finally:
+            plait.process.kill()
+            plait.process.wait(timeout=30)
+
+
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_a_chat_of_a_killed_server_is_failed_at_the_next_start(
     database: str, silent_provider: str, tmp_path: Path
 ) -> None:
-    with _database(database, tmp_path) as env:
-        port = free_port()
-        server = _serve(env, port)
-        try:
-            _cli(
-                env,
-                "providers",
-                "set",
-                "silent",
-                "--kind",
-                "openai_compat",
-                "--base-url",
-                silent_provider,
-                "--model",
-                "m",
+    with _killable(database, silent_provider, tmp_path) as plait:
+        with SyncHTTPClient() as http:
+            coze = Coze(auth=TokenAuth(plait.token), base_url=plait.base_url, http_client=http)
+            bot_id = _bot(coze, plait, "silent/m")
+            stream = coze.chat.stream(
+                bot_id=bot_id, user_id="u", additional_messages=[Message.build_user_question_text("hello?")]
             )
-            token = _cli(env, "keys", "create").strip().splitlines()[-1]
-            base_url = f"http://127.0.0.1:{port}"
-            with SyncHTTPClient() as http:
-                coze = Coze(auth=TokenAuth(token), base_url=base_url, http_client=http)
-                space_id = coze.workspaces.list().items[0].id
-                bot_id = _bot(coze, token, base_url, space_id, "silent/m")
-                stream = coze.chat.stream(
-                    bot_id=bot_id, user_id="u", additional_messages=[Message.build_user_question_text("hello?")]
-                )
-                first = next(iter(stream))  # the chat is saved and running, waiting for the silent provider
-                assert first.event == ChatEventType.CONVERSATION_CHAT_CREATED
-                chat = first.chat
-                os.kill(server.pid, signal.SIGKILL)
-                server.wait(timeout=30)
-            server = _serve(env, port)
-            with SyncHTTPClient() as http:
-                coze = Coze(auth=TokenAuth(token), base_url=base_url, http_client=http)
-                retrieved = coze.chat.retrieve(conversation_id=chat.conversation_id, chat_id=chat.id)
-            assert retrieved.status == ChatStatus.FAILED
-            assert retrieved.last_error is not None and "stopped before it finished" in retrieved.last_error.msg
-        finally:
-            server.kill()
-            server.wait(timeout=30)
+            first = next(iter(stream))  # the chat is saved and running, waiting for the silent provider
+            assert first.event == ChatEventType.CONVERSATION_CHAT_CREATED
+            chat = first.chat
+            plait.kill_and_restart()
+        with SyncHTTPClient() as http:
+            coze = Coze(auth=TokenAuth(plait.token), base_url=plait.base_url, http_client=http)
+            retrieved = coze.chat.retrieve(conversation_id=chat.conversation_id, chat_id=chat.id)
+    assert retrieved.status == ChatStatus.FAILED
+    assert retrieved.last_error is not None and "stopped before it finished" in retrieved.last_error.msg
 
 
 STREAMS = 50
@@ -188,50 +205,27 @@ def test_every_chat_of_a_server_killed_amid_50_streams_ends(
 ) -> None:
     """Half the chats wait on the silent provider, half stream long echoes: at the kill some are done, the
     rest in flight. After the restart none is left running: each is completed, failed or canceled."""
-    with _database(database, tmp_path) as env:
-        port = free_port()
-        base_url = f"http://127.0.0.1:{port}"
-        server = _serve(env, port)
-        try:
-            _cli(
-                env,
-                "providers",
-                "set",
-                "silent",
-                "--kind",
-                "openai_compat",
-                "--base-url",
-                silent_provider,
-                "--model",
-                "m",
-            )
-            token = _cli(env, "keys", "create").strip().splitlines()[-1]
-            with SyncHTTPClient() as http:
-                coze = Coze(auth=TokenAuth(token), base_url=base_url, http_client=http)
-                space_id = coze.workspaces.list().items[0].id
-                bots = [_bot(coze, token, base_url, space_id, model) for model in ("silent/m", "scripted/echo")]
-            started: list[dict[str, str]] = []
-            streams = threading.Thread(target=asyncio.run, args=(_streamed_chats(base_url, token, bots, started),))
-            streams.start()
-            deadline = time.monotonic() + 60
-            while len(started) < STREAMS:
-                assert time.monotonic() < deadline, f"only {len(started)} chats started"
-                time.sleep(0.05)
-            os.kill(server.pid, signal.SIGKILL)
-            server.wait(timeout=30)
-            streams.join(timeout=60)
-            server = _serve(env, port)
-            chats = {chat["id"]: chat for chat in started}
-            with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}) as http:
-                statuses = [
-                    http.get(
-                        "/v3/chat/retrieve", params={"chat_id": i, "conversation_id": c["conversation_id"]}
-                    ).json()["data"]["status"]
-                    for i, c in chats.items()
-                ]
-            assert len(statuses) == STREAMS
-            assert set(statuses) <= {"completed", "failed", "canceled"}, statuses
-            assert "failed" in statuses  # the silent provider's chats were running at the kill
-        finally:
-            server.kill()
-            server.wait(timeout=30)
+    with _killable(database, silent_provider, tmp_path) as plait:
+        with SyncHTTPClient() as http:
+            coze = Coze(auth=TokenAuth(plait.token), base_url=plait.base_url, http_client=http)
+            bots = [_bot(coze, plait, model) for model in ("silent/m", "scripted/echo")]
+        started: list[dict[str, str]] = []
+        chats = _streamed_chats(plait.base_url, plait.token, bots, started)
+        streams = threading.Thread(target=asyncio.run, args=(chats,))
+        streams.start()
+        deadline = time.monotonic() + 60
+        while len(started) < STREAMS:
+            assert time.monotonic() < deadline, f"only {len(started)} chats started"
+            time.sleep(0.05)
+        plait.kill_and_restart()
+        streams.join(timeout=60)
+        with httpx.Client(base_url=plait.base_url, headers={"Authorization": f"Bearer {plait.token}"}) as http:
+            statuses = [
+                http.get(
+                    "/v3/chat/retrieve", params={"chat_id": c["id"], "conversation_id": c["conversation_id"]}
+                ).json()["data"]["status"]
+                for c in started
+            ]
+    assert len({c["id"] for c in started}) == STREAMS
+    assert set(statuses) <= {"completed", "failed", "canceled"}, statuses
+    assert "failed" in statuses  # the silent provider's chats were running at the kill

@@ -1,5 +1,6 @@
 """A provider that fails: a real OpenAI-compatible server on 127.0.0.1 (uvicorn in a thread) that misbehaves
-on cue (answers 500 or 429, never answers, drops its stream mid-answer). The provider's own client retries and
+on cue (answers 500 or 429, never answers, drops its stream mid-answer or ends it early as if all was said).
+The provider's own client retries and
 times out, a fallback chain moves on; once retries are spent a chat fails visibly (status failed, code 5001)
 and keeps no half answer, on SQLite and PostgreSQL."""
 
@@ -56,6 +57,8 @@ async def _stream(fault: str) -> AsyncIterator[str]:
         yield _chunk(word if index == 0 else f" {word}")
         if fault == "drop" and index == 1:
             raise ConnectionAbortedError("the provider dropped the stream")  # uvicorn cuts the connection
+        if fault == "cut" and index == 1:
+            return  # the body ends as if all was said: no finish_reason, no [DONE]
     finish = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
     yield f"data: {json.dumps(finish)}\n\ndata: [DONE]\n\n"
 
@@ -131,8 +134,9 @@ async def test_a_fallback_chain_answers_from_the_next_provider() -> None:
     assert broken.requests == 4 and healthy.requests == 2  # two tries each, then the healthy one
 
 
-async def test_a_stream_dropped_mid_answer_fails_and_is_not_spliced() -> None:
-    dropping, healthy = Script(["drop"]), Script()
+@pytest.mark.parametrize("fault", ["drop", "cut"])
+async def test_a_stream_dropped_mid_answer_fails_and_is_not_spliced(fault: str) -> None:
+    dropping, healthy = Script([fault]), Script()
     with faulty_provider(dropping) as dropping_url, faulty_provider(healthy) as healthy_url:
         registry = ModelRegistry(
             [
@@ -215,10 +219,11 @@ def test_a_chat_fails_visibly_when_retries_are_spent(
     assert [m for m in chat["messages"] if m["type"] == "answer"] == []  # no half answer saved
 
 
+@pytest.mark.parametrize("fault", ["drop", "cut"])
 def test_a_stream_dropped_mid_answer_fails_the_chat_and_keeps_no_half_answer(
-    server: Running, token: str, bot: str, provider: tuple[Script, str]
+    fault: str, server: Running, token: str, bot: str, provider: tuple[Script, str]
 ) -> None:
-    provider[0].faults[:] = ["drop"]
+    provider[0].faults[:] = [fault]
     chat, events = _chat(server, token, bot, stream=True)
     assert "conversation.message.delta" in events and events[-2:] == ["conversation.chat.failed", "done"]
     assert chat["status"] == "failed" and chat["last_error"]["code"] == 5001

@@ -23,6 +23,7 @@ from plait.models._http import (
     retried_stream,
     status_error,
     transport_error,
+    unreachable,
     unsupported,
 )
 from plait.models.binding import ToolBinding
@@ -134,6 +135,8 @@ class OpenAICompatChatModel(ToolBinding):
                     chunk = reader.chunk(events.parse(data)) if data is not None else None
                     if chunk is not None:
                         yield chunk
+                if not reader.finished:  # the body ended cleanly, but the answer did not: a cut, not an answer
+                    raise unreachable(self.model_id, self.base_url, "the stream ended before the answer finished")
         except httpx.TransportError as exc:
             raise transport_error(self.model_id, self.base_url, exc, self.timeout) from exc
 
@@ -246,6 +249,7 @@ class _Reader:
         self.metadata_sent = False
         self.saw_tool_calls = False
         self.next_index = 0  # for servers that leave ``index`` out of tool-call deltas
+        self.finished = False  # a chunk gave a finish_reason: the answer is whole
 
     def completion(self, data: object) -> Message:
         body = as_dict(data)
@@ -280,6 +284,7 @@ class _Reader:
             usage=_usage(data.get("usage")),
             finish_reason=self._finish(choice.get("finish_reason")),
         )
+        self.finished = self.finished or message.finish_reason is not None
         if not (message.content or message.reasoning or calls or message.usage or message.finish_reason):
             return None
         if not self.metadata_sent:

@@ -7,7 +7,7 @@ import hashlib
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from plait.store.repositories.base import ScopedRepository
+from plait.store.repositories.base import MAX_OFFSET, ScopedRepository
 from plait.store.tables import ApiKey, ModelConfig, User, Workspace, WorkspaceMember
 
 
@@ -69,7 +69,9 @@ class WorkspaceRepository:
             .where(WorkspaceMember.user_id == user_id)
         )
         rows = await self.session.execute(
-            query.order_by(Workspace.created_at, Workspace.id).offset((page_num - 1) * page_size).limit(page_size)
+            query.order_by(Workspace.created_at, Workspace.id)
+            .offset(min((page_num - 1) * page_size, MAX_OFFSET))
+            .limit(page_size)
         )
         count = select(func.count()).select_from(WorkspaceMember).where(WorkspaceMember.user_id == user_id)
         total = (await self.session.execute(count)).scalar_one()

@@ -13,6 +13,7 @@ from plait.store.base import Base
 
 M = TypeVar("M", bound=Base)
 MAX_PAGE_SIZE = 100
+MAX_OFFSET = 2**62  # SQLite and PostgreSQL integers are 64-bit: an offset past this is past every table's end
 
 
 @dataclass(slots=True, kw_only=True)
@@ -89,7 +90,10 @@ class ScopedRepository(Generic[M]):
             raise ValueError(f"page_num must be >= 1 and page_size in 1..{MAX_PAGE_SIZE}")
         query = self._scoped(workspace_id, *where)
         total = (await self.session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+        offset = (page_num - 1) * page_size
+        if offset >= total:  # past the end: no query (and no offset past MAX_OFFSET, which would overflow)
+            return Page(items=[], total=total, page_num=page_num, page_size=page_size)
         ordering = [getattr(self.model, key.lstrip("-")) for key in self.order]
         ordering = [col.desc() if key.startswith("-") else col for key, col in zip(self.order, ordering, strict=True)]
-        rows = await self.session.execute(query.order_by(*ordering).offset((page_num - 1) * page_size).limit(page_size))
+        rows = await self.session.execute(query.order_by(*ordering).offset(offset).limit(page_size))
         return Page(items=list(rows.scalars()), total=total, page_num=page_num, page_size=page_size)

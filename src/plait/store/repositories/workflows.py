@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from plait.store.base import now
-from plait.store.repositories.base import Page, ScopedRepository
+from plait.store.repositories.base import MAX_OFFSET, Page, ScopedRepository
 from plait.store.tables.workers import Worker
 from plait.store.tables.workflows import Workflow, WorkflowNodeRun, WorkflowRun, WorkflowVersion
 
@@ -63,7 +63,7 @@ class WorkflowVersionRepository(ScopedRepository[WorkflowVersion]):
         query = (
             self._scoped(workspace_id, WorkflowVersion.workflow_id == workflow_id)
             .order_by(WorkflowVersion.created_at.desc(), WorkflowVersion.id.desc())
-            .offset(offset)
+            .offset(min(offset, MAX_OFFSET))
             .limit(limit)
         )
         return list((await self.session.execute(query)).scalars())

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,7 +152,8 @@ def seed_resources(base_url: str, token: str) -> dict[str, list[str]]:
             )
         )
         file_id = _data(http.post("/v1/files/upload", files={"file": ("a.txt", b"fuzz file", "text/plain")}))["id"]
-        workflow = _data(http.post("/v1/workflows", json={"document": WORKFLOW, "publish": True}))["workflow_id"]
+        document = WORKFLOW | {"name": f"fuzz_echo_{uuid.uuid4().hex[:8]}"}  # names are unique per workspace
+        workflow = _data(http.post("/v1/workflows", json={"document": document, "publish": True}))["workflow_id"]
         run = _ok(http.post("/v1/workflow/run", json={"workflow_id": workflow, "parameters": {"text": "hi"}}))
         plugin = {"space_id": space_id, "name": "fuzz", "type": "openapi", "openapi": {"document": PLUGIN_SPEC}}
         plugin_id = _data(http.post("/v1/plugins/create", json=plugin))["plugin_id"]

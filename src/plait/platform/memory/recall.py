@@ -37,7 +37,11 @@ class Recall:
 
     @property
     def cut(self) -> str | None:
-        """The first message the prompt kept from a round start, when turns before it await summarising."""
+        """Where the next summary ends, when turns the prompt left out await summarising: past them, and past
+        the older half of the rounds the prompt kept. Folding ahead leaves room for as many turns before the next
+        summary, so a long conversation pays one summarising model call per ``context_round / 2`` turns, not
+        one per turn; its prompts carry between half and all of ``context_round`` rounds after the summary."""
         if not (self.dropped_rounds or self.older_unread) or self.dropped_rounds >= len(self.round_ids):
             return None
-        return self.round_ids[self.dropped_rounds]
+        kept = len(self.round_ids) - self.dropped_rounds
+        return self.round_ids[self.dropped_rounds + kept // 2]

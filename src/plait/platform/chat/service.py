@@ -239,18 +239,16 @@ async def _with_history(
     uow: UnitOfWork, principal: Principal, conversation_id: str, config: BotConfig
 ) -> tuple[ConversationRecord, _History]:
     """The conversation and its current section's latest messages: a bot's context (read before any write, so
-    a chat holds SQLite's write lock briefly). A section whose earlier turns were summarised costs one more
-    query, for the summary's text; any other reads nothing more."""
+    a chat holds SQLite's write lock briefly), with the section's summary in the same two queries."""
     rounds = config.model.context_round or DEFAULT_ROUNDS
     found = await uow.conversations.with_history(
         principal.workspace_id, conversation_id, rounds * HISTORY_ROWS_PER_ROUND
     )
     if found is None:
         raise NotFound(f"conversation {conversation_id} not found")
-    history = _History(rows=found.entries, summarized_through=found.summarized_through, full=found.full)
-    if found.summarized_through is not None:
-        summary = await uow.summaries.find(principal.workspace_id, found.conversation.last_section_id or "")
-        history.summary = summary.content if summary is not None else ""
+    history = _History(
+        rows=found.entries, summary=found.summary, summarized_through=found.summarized_through, full=found.full
+    )
     return ConversationRecord.of(found.conversation), history
 
 

@@ -1,12 +1,13 @@
 """What the processes of one deployment share besides the database, when Redis is configured
-(``PLAIT_REDIS_URL``): the run-event relay and control channels of the chats, and the job queue. Without it every
-part keeps its in-process default and nothing here is loaded."""
+(``PLAIT_REDIS_URL``): the run-event relay and control channels of the chats, the job queue and the rate-limit
+buckets. Without it every part keeps its in-process default and nothing here is loaded."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from plait.guard.limits import InProcessRateLimiter, Rate, RateLimiter
 from plait.platform.chat.relay import RedisRunBus
 from plait.platform.chat.runner import ChatRunner
 from plait.platform.dataset_indexes import DatasetIndexes
@@ -40,6 +41,12 @@ class RedisInfra:
         self.bus.on_cancel(chats.instance, chats.stop)
         datasets.queue = self.queue.ingestion
         workflows.queue = self.queue.workflow
+
+    def rate_limiter(self, per_key: Rate, per_workspace: Rate) -> RateLimiter:
+        """Buckets all the processes share, with this process's own for when Redis is out of reach."""
+        from plait.store.redis_limits import RedisRateLimiter
+
+        return RedisRateLimiter(self.hub, per_key, per_workspace, InProcessRateLimiter(per_key, per_workspace))
 
     async def aclose(self) -> None:
         """After the runners: the relay sends the last events of the runs they stopped."""

@@ -17,7 +17,6 @@ from plait.platform import Principal, Unauthorized, access
 from plait.platform.errors import RateLimited
 from plait.platform.services import Services as ServicesType
 from plait.platform.unit_of_work import UnitOfWork, now
-from plait.settings import Settings
 
 
 async def _services(request: Request) -> ServicesType:
@@ -55,7 +54,7 @@ async def _principal(
         raise Unauthorized("missing API key: send Authorization: Bearer <key>")
     principal = await services.principals.authenticate(uow, token)
     WORKSPACE.set(principal.workspace_id)  # the request's logs name it
-    limiter = rate_limiter(request, services.settings)
+    limiter = rate_limiter(request, services)
     if wait := await limiter.acquire(principal.key_id, principal.workspace_id, time.monotonic()):
         raise RateLimited(f"too many requests for this API key or workspace: retry in {wait:.1f} s", retry_after(wait))
     at = now()
@@ -69,16 +68,20 @@ async def _principal(
     return principal
 
 
-def rate_limiter(request: Request, settings: Settings) -> RateLimiter:
-    """The app's limiter, ``app.state.rate_limiter`` (an app may set its own, e.g. a shared store's), else one
-    in process from the settings, made on the first request."""
+def rate_limiter(request: Request, services: ServicesType) -> RateLimiter:
+    """The app's limiter, ``app.state.rate_limiter`` (an app may set its own), else one made on the first request
+    from the settings: on Redis when it is configured (one budget for all the processes), else in process."""
     state = request.app.state
     try:
         limiter: RateLimiter = state.rate_limiter
     except AttributeError:
-        limiter = state.rate_limiter = InProcessRateLimiter(
-            Rate(settings.rate_limit_key_per_second, settings.rate_limit_key_burst),
-            Rate(settings.rate_limit_workspace_per_second, settings.rate_limit_workspace_burst),
+        settings = services.settings
+        per_key = Rate(settings.rate_limit_key_per_second, settings.rate_limit_key_burst)
+        per_workspace = Rate(settings.rate_limit_workspace_per_second, settings.rate_limit_workspace_burst)
+        limiter = state.rate_limiter = (
+            services.redis.rate_limiter(per_key, per_workspace)
+            if services.redis is not None
+            else InProcessRateLimiter(per_key, per_workspace)
         )
     return limiter
 

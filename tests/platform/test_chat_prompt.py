@@ -5,7 +5,18 @@ from __future__ import annotations
 import json
 
 from plait.platform.bot_config import BotConfig, ModelSettings, Variable
-from plait.platform.chat_prompt import fit, function_call_content, persona, system_message, text_of, to_messages
+from plait.platform.chat.recalled import SLICE_CHARS, KnowledgeRecalled
+from plait.platform.chat_prompt import (
+    KNOWLEDGE_SHARE,
+    context_budget,
+    fit,
+    fitting_chunks,
+    function_call_content,
+    persona,
+    system_message,
+    text_of,
+    to_messages,
+)
 from plait.schema import Document, Message, ToolCall
 from plait.store.tables import Message as MessageRow
 
@@ -90,3 +101,21 @@ def test_knowledge_takes_at_most_half_a_small_models_context() -> None:
     assert "[5] (d4)" in roomy.text
     huge = [Document(content="word " * 5000)]
     assert "[1]" in system_message(small, {}, huge)[0].text  # the best chunk always goes in
+
+
+def test_the_recall_lists_the_chunks_that_fit_with_their_text_cut_and_their_scores() -> None:
+    meta = {"dataset_id": "ds", "dataset_name": "Manuals", "document_id": "doc", "document_name": "d.txt"}
+    chunks = [
+        Document(
+            id=f"c{i}", content="word " * 600, metadata=meta | {"keyword_score": 2.5, "vector_score": 0.5}, score=0.03
+        )
+        for i in range(5)
+    ]
+    limit = int(context_budget(_config("p", "local/gemma3-270m", max_tokens=256).model) * KNOWLEDGE_SHARE)
+    kept = fitting_chunks(chunks, limit)
+    assert [c.id for c in kept] == ["c0"]  # what the prompt holds, the same cut as the knowledge block's
+    (chunk,) = KnowledgeRecalled(tuple(kept), strategy=0).to_json()["chunks"]
+    assert len(chunk["slice"]) == SLICE_CHARS and chunk["truncated"] is True
+    assert chunk["meta"] == {"dataset": {"id": "ds", "name": "Manuals"}, "document": {"id": "doc", "name": "d.txt"}}
+    assert (chunk["chunk_id"], chunk["score"]) == ("c0", 0.03)
+    assert chunk["scores"] == {"hybrid": 0.03, "bm25": 2.5, "vector": 0.5}

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
+from studio_data import ready
 
 STUDIO = {"x-plait-studio": "1"}
 LOADED = re.compile(r'(?:href|src)="(/studio/static/[^"]+)"|from "\./([\w-]+\.js)"')
@@ -164,23 +164,13 @@ def test_stop_cancels_a_running_answer(api: httpx.Client, slow_model: str) -> No
     assert api.post("/chats/cancel", json=ids).json()["code"] == 4104  # already ended
 
 
-def _ready(api: httpx.Client, dataset_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 30
-    while True:
-        (document,) = api.get(f"/datasets/{dataset_id}/documents").json()["items"]
-        if document["status"] != "processing":
-            return dict(document)
-        assert time.monotonic() < deadline, "the document was not ingested"
-        time.sleep(0.1)
-
-
 def test_a_file_is_uploaded_ingested_and_hit_tested(api: httpx.Client) -> None:
     dataset = api.post("/datasets", json={"name": "Handbook"}).json()
     text = "Holidays: every employee has 25 days of paid leave a year.\n\nParking is free on level two."
     files = {"file": ("handbook.txt", text.encode(), "text/plain")}
     uploaded = api.post("/documents/upload", params={"dataset_id": dataset["id"]}, files=files)
     assert uploaded.status_code == 201 and uploaded.json()["status"] == "processing"
-    document = _ready(api, dataset["id"])
+    document = ready(api, dataset["id"])
     assert document["status"] == "ready" and document["chunks"] >= 1 and document["error"] == ""
     hits = api.post(f"/datasets/{dataset['id']}/hit_test", json={"query": "paid leave days"}).json()["items"]
     assert hits and "25 days" in hits[0]["content"] and hits[0]["document_name"] == "handbook.txt"

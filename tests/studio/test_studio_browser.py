@@ -1,7 +1,8 @@
 """The studio in Debian's Chromium, driven by Playwright as a newcomer would use it: create an agent, chat with
-it (tokens streaming in) and stop it, start a new conversation, publish; upload a document, see it ready and
-hit-test it; switch to Chinese and find the choice remembered; import a workflow, run it and answer its question;
-see a typo pinned to its node; read usage as a chart. Every step waits for what the page shows."""
+it (tokens streaming in) and stop it, start a new conversation, publish; see the knowledge a turn used; upload a
+document, see it ready and hit-test it; switch to Chinese and find the choice remembered; import a workflow, run
+it and answer its question; see a typo pinned to its node; read usage as a chart. Every step waits for what the
+page shows."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from studio_data import dataset_with
 
 CHROMIUM = "/usr/bin/chromium"  # installed by `make setup`
 ARGS = [
@@ -77,6 +80,27 @@ def test_create_an_agent_chat_with_streaming_stop_and_publish(page: Page, slow_m
     expect(page.get_by_text("Version history (1)")).to_be_visible()
     page.get_by_role("link", name="Agents", exact=True).click()
     expect(page.get_by_role("row").filter(has_text="Travel helper")).to_contain_text("Published")
+
+
+def test_the_playground_shows_the_knowledge_a_turn_used(page: Page, api: httpx.Client) -> None:
+    manual = "The Zephyr 3000 kettle must be descaled with citric acid every month."
+    dataset_with(api, "Kettle manuals", "kettle.txt", manual)
+    page.get_by_label("Name", exact=True).fill("Kettle help")
+    page.get_by_role("button", name="Create").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Kettle help")
+    page.get_by_label("Model", exact=True).fill("scripted/echo")
+    page.get_by_label("Kettle manuals").check()
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_role("status").filter(has_text="Draft saved.")).to_be_visible()
+    page.get_by_label("Message", exact=True).fill("How often is the Zephyr kettle descaled?")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("[data-status=completed]")).to_be_visible()
+    used = page.get_by_role("log").locator(".msg.knowledge")
+    expect(used).to_have_count(1)
+    used.get_by_text("Knowledge used (1)").click()  # collapsed until opened
+    chunk = used.get_by_role("listitem")
+    expect(chunk).to_contain_text(manual)
+    expect(chunk).to_contain_text(re.compile(r"kettle\.txt · hybrid \d\.\d{3} · bm25 \d+\.\d{3} · vector -?\d\.\d{3}"))
 
 
 def test_upload_a_document_see_it_ready_and_hit_test_it(page: Page) -> None:

@@ -38,26 +38,36 @@ def persona(config: BotConfig, custom: Mapping[str, str]) -> str:
     return _VARIABLE.sub(lambda m: values.get(m[1], m[0]), config.persona)
 
 
+def fitting_chunks(documents: Sequence[Document], max_tokens: int) -> list[Document]:
+    """The chunks `knowledge_block` puts before the model, best first: those that fit in ``max_tokens`` (a small
+    model's context would otherwise overflow), the best one always. What a turn reports as the knowledge used."""
+    kept: list[Document] = []
+    used = count_text_tokens(KNOWLEDGE_PREAMBLE)
+    for index, document in enumerate(documents, 1):
+        used += count_text_tokens(_numbered(index, document))
+        if used > max_tokens and index > 1:
+            break
+        kept.append(document)
+    return kept
+
+
 def knowledge_block(documents: Sequence[Document], max_tokens: int) -> str:
-    """Retrieved chunks, best first, as a numbered context section the model is told to answer from: those
-    that fit in ``max_tokens`` (a small model's context would otherwise overflow), the best one always.
+    """Retrieved chunks that fit (`fitting_chunks`) as a numbered context section the model is told to answer
+    from.
 
     Chunks are data, never instructions: a document may carry injected commands, so the section is fenced by
     delimiters the model is told to read as quoted data, and a delimiter inside a chunk is removed."""
-    if not documents:
+    kept = fitting_chunks(documents, max_tokens)
+    if not kept:
         return ""
-    lines = [KNOWLEDGE_PREAMBLE, KNOWLEDGE_OPEN]
-    used = count_text_tokens(KNOWLEDGE_PREAMBLE)
-    for index, document in enumerate(documents, 1):
-        source = document.metadata.get("document_name") or document.metadata.get("source") or ""
-        content = document.content.replace(KNOWLEDGE_OPEN, "").replace(KNOWLEDGE_CLOSE, "")
-        line = f"[{index}]{f' ({source})' if source else ''} {content}"
-        used += count_text_tokens(line)
-        if used > max_tokens and index > 1:
-            break
-        lines.append(line)
-    lines.append(KNOWLEDGE_CLOSE)
-    return "\n".join(lines)
+    lines = [_numbered(index, document) for index, document in enumerate(kept, 1)]
+    return "\n".join([KNOWLEDGE_PREAMBLE, KNOWLEDGE_OPEN, *lines, KNOWLEDGE_CLOSE])
+
+
+def _numbered(index: int, document: Document) -> str:
+    source = document.metadata.get("document_name") or document.metadata.get("source") or ""
+    content = document.content.replace(KNOWLEDGE_OPEN, "").replace(KNOWLEDGE_CLOSE, "")
+    return f"[{index}]{f' ({source})' if source else ''} {content}"
 
 
 def system_message(config: BotConfig, custom: Mapping[str, str], documents: Sequence[Document]) -> list[Message]:

@@ -16,8 +16,9 @@ For the chat runtime, retrieval over a bot's datasets::
     indexes: DatasetIndexes = services.datasets   # one per process (`plait.platform.services`)
     chunks = await search_datasets(uow, workspace_id, dataset_ids, query, indexes=indexes, top_k=5, strategy=0)
 
-Each chunk is a `plait.schema.Document` with ``score`` and metadata ``dataset_id``, ``document_id`` and
-``document_name`` (besides what the loaders and splitters record).
+Each chunk is a `plait.schema.Document` with ``score`` and metadata ``dataset_id``, ``dataset_name``,
+``document_id`` and ``document_name`` (besides what the loaders and splitters record; a hybrid search adds each
+side's ``keyword_score`` and ``vector_score``).
 """
 
 from __future__ import annotations
@@ -572,7 +573,9 @@ async def search_datasets(
     if not query.strip():
         return []
     found: list[Document] = []
+    names: dict[str, str] = {}
     for dataset in await uow.datasets.many(workspace_id, list(dict.fromkeys(dataset_ids))):
+        names[dataset.id] = dataset.name
         found.extend(await indexes.search(dataset, query, mode=mode, top_k=top_k))
     rows = await uow.documents.many(workspace_id, list({str(chunk.metadata.get("document_id")) for chunk in found}))
     live = {row.id: row for row in rows if row.status == DONE}
@@ -580,7 +583,12 @@ async def search_datasets(
     for chunk in found:
         row = live.get(str(chunk.metadata.get("document_id")))
         if row is not None:
-            metadata = {**chunk.metadata, "dataset_id": row.dataset_id, "document_name": row.name}
+            metadata = {
+                **chunk.metadata,
+                "dataset_id": row.dataset_id,
+                "dataset_name": names.get(row.dataset_id, ""),
+                "document_name": row.name,
+            }
             results.append(dataclasses.replace(chunk, metadata=metadata))
     results.sort(key=lambda chunk: chunk.score or 0.0, reverse=True)
     return results[:top_k]

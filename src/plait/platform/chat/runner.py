@@ -40,10 +40,12 @@ from plait.platform.chat.graph import BOT_GRAPH, Turn
 from plait.platform.chat.guarded import GuardFlagged
 from plait.platform.chat.handoff import Handoff
 from plait.platform.chat.jobs import ChatJob, chat_message, insert_rows
+from plait.platform.chat.recalled import KnowledgeRecalled
 from plait.platform.chat.records import ChatState, ChatUsage, MessageRecord, PendingToolCalls
 from plait.platform.chat.relay import RunBus
 from plait.platform.chat.trace import (
     GUARD_MSG_TYPE,
+    KNOWLEDGE_RECALL_MSG_TYPE,
     ROUTING_META,
     ROUTING_MSG_TYPE,
     SELF_CHECK_MSG_TYPE,
@@ -259,8 +261,9 @@ class ChatRunner:
                 run.log.append(MessageCompleted(MessageRecord.of(row)))
             elif isinstance(event, SelfChecked):
                 checked = event
-            elif isinstance(event, GuardFlagged):
-                row = answer.extra("verbose", verbose_content(GUARD_MSG_TYPE, event.to_json()))
+            elif isinstance(event, GuardFlagged | KnowledgeRecalled):
+                msg_type = GUARD_MSG_TYPE if isinstance(event, GuardFlagged) else KNOWLEDGE_RECALL_MSG_TYPE
+                row = answer.extra("verbose", verbose_content(msg_type, event.to_json()))
                 await self._save(job, [row])
                 run.log.append(MessageCompleted(MessageRecord.of(row)))
             elif isinstance(event, Paused):

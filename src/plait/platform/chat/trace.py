@@ -1,5 +1,6 @@
-"""How a turn shows its decisions (routing, self-check, guards) to clients: ``verbose`` messages in Coze's shape,
-which Coze clients already pass over, and flat string keys in ``meta_data``, which Coze types as strings."""
+"""How a turn shows its decisions (routing, knowledge, self-check, guards) to clients: ``verbose`` messages in
+Coze's shape, which Coze clients already pass over, and flat string keys in ``meta_data``, which Coze types as
+strings."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import orjson
 ROUTING_MSG_TYPE = "plait_routing"
 SELF_CHECK_MSG_TYPE = "plait_self_check"
 GUARD_MSG_TYPE = "plait_guard"  # a turn's suspected prompt injections and what the bot's guard did
+KNOWLEDGE_RECALL_MSG_TYPE = "knowledge_recall"  # Coze's own: the chunks in the prompt (recalled.py)
 ROUTING_META = "plait_routing"  # the chat's meta_data: the routing decision as JSON
 SELF_CHECK_META = "plait_self_check"  # the answer's meta_data: "supported" or "unsupported"
 SUPPORT_META = "plait_support_score"  # the answer's meta_data: the support score, 0..1

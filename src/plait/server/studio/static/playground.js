@@ -1,5 +1,5 @@
 // The playground: chat with the draft or the published version, tokens as they stream, tool calls and their
-// results inline (collapsed), a stop button that cancels the run, a new conversation, and the page's answers to
+// results and the knowledge chunks a turn used inline (collapsed), a stop button that cancels the run, a new conversation, and the page's answers to
 // a turn paused for them (client tools' outputs, approvals of the agent's own tool calls).
 import { call, stream } from "./api.js";
 import { field, h } from "./dom.js";
@@ -47,6 +47,17 @@ export function playground(agent) {
     log.append(h("div", { class: "msg assistant tool" }, h("details", {}, h("summary", {}, label), h("pre", {}, message.content))));
   }
 
+  // A knowledge_recall verbose message (Coze's shape): the chunks in the turn's prompt, each with its scores.
+  function knowledgeUsed(message) {
+    const recall = recalled(message.content);
+    if (!recall) return;
+    const chunks = recall.chunks.map((chunk) => h("li", {},
+      h("div", { class: "muted" }, [chunk.meta.document.name, ...Object.entries(chunk.scores).map(([name, score]) => `${name} ${score.toFixed(3)}`)].join(" · ")),
+      h("div", {}, chunk.truncated ? `${chunk.slice}…` : chunk.slice)));
+    log.append(h("div", { class: "msg assistant knowledge" },
+      h("details", {}, h("summary", {}, t("play.knowledge", { count: chunks.length })), h("ol", {}, chunks))));
+  }
+
   function finished(chat) {
     const text = chat.error ? `${t(`status.${chat.status}`)}: ${chat.error.msg}` : t(`status.${chat.status}`);
     status.replaceChildren(h("span", { class: `badge ${chat.status}`, "data-status": chat.status }, text));
@@ -82,6 +93,7 @@ export function playground(agent) {
         } else if (event.event === "message") {
           const message = event.message;
           if (TOOL_TYPES.has(message.type)) toolMessage(message);
+          else if (message.type === "verbose") knowledgeUsed(message);
           else if (message.type === "answer") {
             const el = answers.get(message.id) || bubble("assistant", "");
             el.textContent = message.content;
@@ -154,6 +166,13 @@ export function playground(agent) {
     stop: () => cancel(),
     update(draft) { config = draft; if (!conversationId) opening(); },
   };
+}
+
+function recalled(content) {
+  try {
+    const verbose = JSON.parse(content);
+    return verbose.msg_type === "knowledge_recall" ? JSON.parse(verbose.data) : null;
+  } catch { return null; }
 }
 
 function toolName(content) {

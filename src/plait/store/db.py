@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from plait.store.base import Base
 from plait.store.repositories import (
     ApiKeyRepository,
+    AuditRepository,
     BotRepository,
     BotVersionRepository,
     ChatRepository,
@@ -241,6 +242,7 @@ class UnitOfWork:
     workflow_versions = _Repository(WorkflowVersionRepository)
     workflow_runs = _Repository(WorkflowRunRepository)
     workflow_node_runs = _Repository(WorkflowNodeRunRepository)
+    audit = _Repository(AuditRepository)
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions

@@ -7,6 +7,7 @@ from plait.store.repositories.access import (
     WorkspaceRepository,
     hash_token,
 )
+from plait.store.repositories.audit import AuditQuery, AuditRepository
 from plait.store.repositories.base import Page, ScopedRepository
 from plait.store.repositories.content import (
     BotRepository,
@@ -36,6 +37,8 @@ from plait.store.repositories.workflows import (
 
 __all__ = [
     "ApiKeyRepository",
+    "AuditQuery",
+    "AuditRepository",
     "BotRepository",
     "BotVersionRepository",
     "ChatRepository",

@@ -86,14 +86,18 @@ class ScopedRepository(Generic[M]):
     async def page(
         self, workspace_id: str, *where: ColumnElement[bool], page_num: int = 1, page_size: int = 20
     ) -> Page[M]:
-        if page_num < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page_num must be >= 1 and page_size in 1..{MAX_PAGE_SIZE}")
-        query = self._scoped(workspace_id, *where)
-        total = (await self.session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-        offset = (page_num - 1) * page_size
-        if offset >= total:  # past the end: no query (and no offset past MAX_OFFSET, which would overflow)
-            return Page(items=[], total=total, page_num=page_num, page_size=page_size)
         ordering = [getattr(self.model, key.lstrip("-")) for key in self.order]
         ordering = [col.desc() if key.startswith("-") else col for key, col in zip(self.order, ordering, strict=True)]
-        rows = await self.session.execute(query.order_by(*ordering).offset(offset).limit(page_size))
-        return Page(items=list(rows.scalars()), total=total, page_num=page_num, page_size=page_size)
+        return await paged(self.session, self._scoped(workspace_id, *where).order_by(*ordering), page_num, page_size)
+
+
+async def paged(session: AsyncSession, query: Select[M], page_num: int, page_size: int) -> Page[M]:
+    """Page ``page_num`` of an ordered query, with the count of all its rows."""
+    if page_num < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValueError(f"page_num must be >= 1 and page_size in 1..{MAX_PAGE_SIZE}")
+    total = (await session.execute(select(func.count()).select_from(query.order_by(None).subquery()))).scalar_one()
+    offset = (page_num - 1) * page_size
+    if offset >= total:  # past the end: no query (and no offset past MAX_OFFSET, which would overflow)
+        return Page(items=[], total=total, page_num=page_num, page_size=page_size)
+    rows = await session.execute(query.offset(offset).limit(page_size))
+    return Page(items=list(rows.scalars()), total=total, page_num=page_num, page_size=page_size)

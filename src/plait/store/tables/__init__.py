@@ -1,6 +1,7 @@
 """The tables, one module per aggregate; importing this package registers them all on `Base.metadata`."""
 
 from plait.store.base import Base
+from plait.store.tables.audit import AuditEvent
 from plait.store.tables.bots import Bot, BotVersion
 from plait.store.tables.conversations import Chat, Conversation, Message, Section
 from plait.store.tables.knowledge import Dataset, DatasetDocument, File
@@ -12,6 +13,7 @@ from plait.store.tables.workspaces import ApiKey, ModelConfig, User, Workspace, 
 
 __all__ = [
     "ApiKey",
+    "AuditEvent",
     "Base",
     "Bot",
     "BotVersion",

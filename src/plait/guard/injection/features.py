@@ -11,6 +11,8 @@ import zlib
 import numpy as np
 import numpy.typing as npt
 
+from plait.guard.injection.normalise import normalise
+
 DIM = 1 << 17
 CHAR_NGRAMS = (2, 3, 4, 5)
 MAX_CHARS = 4_000  # a long message is judged on its start and end: where injected instructions sit
@@ -20,7 +22,7 @@ _MULTIPLIERS = np.array([0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x27D4EB2F, 0x16566
 
 
 def _clip(text: str) -> str:
-    text = _DIGIT.sub("0", " ".join(text.lower().split()))  # a number's digits say nothing of intent
+    text = _DIGIT.sub("0", " ".join(normalise(text).lower().split()))  # a number's digits say nothing of intent
     return text if len(text) <= MAX_CHARS else text[: MAX_CHARS // 2] + " " + text[-MAX_CHARS // 2 :]
 
 

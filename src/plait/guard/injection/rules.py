@@ -1,14 +1,26 @@
 """Prompt-injection rules: phrases that try to override the instructions, extract the system prompt, switch
-the model into an unrestricted persona, smuggle chat markup or code, or steer the answer from inside a document; in
-English and Chinese. A rule names the tactic it saw, which is what a flag or an error reports."""
+the model into an unrestricted persona, smuggle chat markup or code, steer the answer from inside a document, or
+speak to the model reading a document; in English and Chinese, on the normalised text (`normalise`). A rule names
+the tactic it saw, which is what a flag or an error reports."""
 
 from __future__ import annotations
 
 import re
 
+from plait.guard.injection.normalise import normalise
+
 _I = re.IGNORECASE
 _PREVIOUS = r"(?:all\s+|any\s+|the\s+|your\s+|of\s+)*(?:previous|prior|above|preceding|earlier|original|initial|system)"
 _ORDERS = r"(?:instructions?|prompts?|rules?|directives?|orders?|guidelines?|context|messages?|commands?)"
+_ANSWER = r"(?:responses?|answers?|repl(?:y|ies)|outputs?|messages?)\b"
+# encodings and ciphers an answer can be turned into, so that a filter or the user cannot read it
+_ENCODINGS = (
+    r"(?:base\s?\d+|hex(?:adecimal)?|morse|rot-?\d+|binary|caesar|atbash|vigen[eè]re|leetspeak"
+    r"|(?:substitution|shift|caesar)\s+cipher)\b"
+)
+# the model reading a document, named in the third person: a document's text addressing it is an injection
+_MODEL = r"(?:AI|A\.I\.|LLMs?|GPTs?|chat\s?bots?|(?:AI|virtual|digital)\s+assistants?|(?:large\s+)?language\s+models?)"
+_READING = r"(?:reading|summari[sz]|processing|parsing|analy[sz]|crawling|scraping|indexing|answering|asked)"
 
 RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
@@ -70,9 +82,30 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"|\b(?:add|include|insert|embed|integrate|incorporate|blend|feature|append)\b[^.\n]{0,40}?\b(?:following|below|"
             r"subsequent)\s+(?:code|snippet|line|sentence|text|link)\b[^.\n]{0,40}?\byour\b"
             r"|\b(?:enhance|enrich|improve|augment|spice\s+up|elevate|embellish)\s+your\s+(?:response|answer|reply|message)\b"
-            r"|\b(?:reply|respond|answer)\s+(?:using|in|with)\s+(?:base\s?\d+|hex(?:adecimal)?|morse|rot-?13|binary)\b"
+            rf"|\b(?:reply|respond|answer)\s+(?:using|in|with)\s+(?:an?\s+|the\s+)?{_ENCODINGS}"
+            rf"|\b(?:use|using|apply|with)\b[^.\n]{{0,40}}?{_ENCODINGS}[^.\n]{{0,40}}?\byour\s+{_ANSWER}"
+            rf"|\b(?:encrypt|encode|encipher|scramble|obfuscate)\s+(?:all\s+|each\s+|every\s+)?(?:of\s+)?your\s+{_ANSWER}"
             r"|\b(?:invert|reverse)\b[^.\n]{0,30}\byour\s+(?:message|response|answer|reply)\b",
             _I,
+        ),
+    ),
+    (
+        "addressed_to_model",  # text in a document that speaks to the model reading it
+        re.compile(
+            rf"\b(?:(?:note|message|instructions?|notice|reminder|important)\s+(?:to|for)|attention)\s+"
+            rf"(?:the\s+|any\s+|all\s+|every\s+)?{_MODEL}\s*(?::|,?\s+(?:that\s+(?:is|are)\s+)?{_READING})"
+            rf"|\bif\s+you\s+are\s+(?:an?\s+)?{_MODEL}\b[^.\n]{{0,40}}?\b{_READING}"
+            rf"|\b{_MODEL}\s+(?:that\s+(?:is|are)\s+|who\s+(?:is|are)\s+)?{_READING}\w*\s+this\s+"
+            r"(?:page|document|e-?mail|text|article|review|file|message|content|site|post|table|code|repository)\b"
+            rf"|<!--[^>]{{0,40}}?\b{_MODEL}\b",
+            _I,
+        ),
+    ),
+    (
+        "addressed_to_model",
+        re.compile(
+            r"如果你是(?:一个)?(?:AI|人工智能|语言模型|大模型|AI助手|智能助手)[^。\n]{0,20}?(?:阅读|读到|看到|处理|总结|分析)"
+            r"|(?:给|致)(?:正在)?(?:阅读|处理|总结|分析)[^。\n]{0,12}?(?:AI|人工智能|模型|助手)"
         ),
     ),
     (
@@ -94,6 +127,7 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
 def matches(text: str) -> list[str]:
     """The tactics whose rules match ``text``, each once, in rule order."""
     found: list[str] = []
+    text = normalise(text)
     for name, pattern in RULES:
         if name not in found and pattern.search(text):
             found.append(name)

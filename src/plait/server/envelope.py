@@ -11,9 +11,10 @@ import json
 import logging
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
@@ -27,6 +28,12 @@ log = logging.getLogger("plait.server")
 
 def ok(data: Any) -> dict[str, Any]:
     return {"code": 0, "msg": "", "data": data}
+
+
+def ok_response(data: Any) -> Response:
+    """``ok(data)`` encoded once by orjson, for hot routes: FastAPI's own path (``jsonable_encoder``, then
+    ``json.dumps``) cost 5% of a chat turn. ``data`` must be plain JSON values."""
+    return Response(orjson.dumps(ok(data)), media_type="application/json")
 
 
 def error_body(code: int, msg: str) -> bytes:

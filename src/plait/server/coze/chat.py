@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from plait.platform import InvalidParams
@@ -18,7 +18,7 @@ from plait.platform.chat.runner import ChatRunner, Run
 from plait.server.coze.chat_events import SseEncoder, chat_view, message_view
 from plait.server.coze.conversation_schemas import EnterMessage
 from plait.server.deps import Caller, Services, Uow, require_scope
-from plait.server.envelope import ok
+from plait.server.envelope import ok, ok_response
 
 router = APIRouter(dependencies=[require_scope("chat")])
 
@@ -54,7 +54,7 @@ class CancelBody(BaseModel):
 @router.post("/v3/chat", response_model=None)
 async def create_chat(
     body: ChatBody, uow: Uow, caller: Caller, services: Services, conversation_id: str | None = None
-) -> dict[str, Any] | StreamingResponse:
+) -> StreamingResponse | Response:  # the union documents the SSE answer (api_schema)
     stream, auto_save = bool(body.stream), body.auto_save_history is not False
     if not stream and not auto_save:
         raise InvalidParams("auto_save_history=false needs stream=true: a saved-less chat is only seen streamed")
@@ -89,7 +89,7 @@ async def list_chat_messages(conversation_id: str, chat_id: str, uow: Uow, calle
 @router.post("/v3/chat/submit_tool_outputs", response_model=None)
 async def submit_tool_outputs(
     conversation_id: str, chat_id: str, body: SubmitToolOutputsBody, uow: Uow, caller: Caller, services: Services
-) -> dict[str, Any] | StreamingResponse:
+) -> StreamingResponse | Response:  # the union documents the SSE answer (api_schema)
     outputs = {item.tool_call_id: item.output for item in body.tool_outputs}
     if len(outputs) != len(body.tool_outputs):
         raise InvalidParams("tool_outputs: one output per tool_call_id")
@@ -102,7 +102,7 @@ async def cancel_chat(body: CancelBody, uow: Uow, caller: Caller, services: Serv
     return ok(chat_view(await service.cancel_chat(uow, caller, services.chats, body.conversation_id, body.chat_id)))
 
 
-async def _answer(runner: ChatRunner, run: Run, *, stream: bool, wait: float) -> dict[str, Any] | StreamingResponse:
+async def _answer(runner: ChatRunner, run: Run, *, stream: bool, wait: float) -> Response:
     if stream:
         return StreamingResponse(
             _sse(runner, run), media_type="text/event-stream", headers={"cache-control": "no-cache"}
@@ -110,7 +110,7 @@ async def _answer(runner: ChatRunner, run: Run, *, stream: bool, wait: float) ->
     assert run.task is not None
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.shield(run.task), wait)
-    return ok(chat_view(run.state))
+    return ok_response(chat_view(run.state))
 
 
 async def _sse(runner: ChatRunner, run: Run) -> AsyncIterator[bytes]:

@@ -179,6 +179,7 @@ def cluster(redis_url: str, redis_prefix: str, tmp_path_factory: pytest.TempPath
         "PLAIT_REDIS_PREFIX": redis_prefix,
         "PLAIT_JOB_LEASE_SECONDS": "1.5",
         "PLAIT_HEARTBEAT_SECONDS": "30",  # no reconcile or recovery within a test: what happens is Redis's doing
+        "PLAIT_AUTH_CACHE_SECONDS": "300",  # a revoked key refused at once is the cache channel's doing
         "PLAIT_EMBEDDER": "hashing",
         "PLAIT_DEFAULT_MODEL": "scripted/echo",
         "PLAIT_WEB_URL_ALLOWED_NETWORKS": "127.0.0.1/32",
@@ -395,3 +396,70 @@ def test_a_worker_killed_mid_job_leaves_it_to_the_next(cluster: Cluster) -> None
     bot_id = _reader(cluster, second, dataset_id)
     assert "Quillwort" in _found(second, bot_id, "Quillwort fern")
     cluster.service.release.set()
+
+
+def _new_key(cluster: Cluster) -> tuple[str, dict[str, str]]:
+    made = subprocess.run([PLAIT, "keys", "create"], env=cluster.worker_env, capture_output=True, text=True)
+    lines = made.stdout.strip().splitlines()
+    return lines[-2].split()[1], {"authorization": f"Bearer {lines[-1]}"}
+
+
+def test_a_key_revoked_on_the_command_line_is_refused_by_every_server_at_once(cluster: Cluster) -> None:
+    key_id, headers = _new_key(cluster)
+    for base in cluster.bases:  # each server checks the key once and trusts it for 300 s
+        assert httpx.get(f"{base}/v1/users/me", headers=headers).status_code == 200
+    subprocess.run([PLAIT, "keys", "revoke", key_id], env=cluster.worker_env, capture_output=True, check=True)
+    for base in cluster.bases:
+        _until("a server still took the revoked key", lambda b=base: _refused(b, headers), 5)
+
+
+def _refused(base: str, headers: dict[str, str]) -> bool:
+    answer = httpx.get(f"{base}/v1/users/me", headers=headers)
+    return answer.status_code == 401 and answer.json()["code"] == 4100
+
+
+def test_a_bot_published_on_one_is_served_by_the_other_at_once(cluster: Cluster) -> None:
+    first, second = cluster.coze(0), cluster.coze(1)
+    space_id = first.workspaces.list().items[0].id
+    bot_id = first.bots.create(space_id=space_id, name="changing").bot_id
+    cluster.post(0, "/v1/bot/update", {"bot_id": bot_id, "model_info_config": {"model_id": "scripted/echo"}})
+    first.bots.publish(bot_id=bot_id)
+    assert _found(second, bot_id, "Which version?") == "Which version?"  # the second caches this version
+    cluster.post(0, "/v1/bot/update", {"bot_id": bot_id, "model_info_config": {"model_id": "scripted/prompt"}})
+    first.bots.publish(bot_id=bot_id)
+    _until("the second chatted with the old version", lambda: _found(second, bot_id, "Which one?") != "Which one?", 5)
+
+
+def test_an_async_run_on_a_worker_acts_as_the_user_who_started_it(cluster: Cluster) -> None:
+    first = cluster.coze(0)
+    space_id = first.workspaces.list().items[0].id
+    bot_id = first.bots.create(space_id=space_id, name="asked").bot_id
+    cluster.post(0, "/v1/bot/update", {"bot_id": bot_id, "model_info_config": {"model_id": "scripted/echo"}})
+    first.bots.publish(bot_id=bot_id)
+    ask = {"id": "bot", "type": "agent", "config": {"bot_id": bot_id}, "inputs": {"message": "hello"}}
+    end = {"conversation": {"ref": {"node": "bot", "output": "conversation_id"}}}
+    document = {
+        "name": "ask a bot",
+        "nodes": [{"id": "start", "type": "start"}, ask, {"id": "end", "type": "end", "inputs": end}],
+        "edges": [{"source": "start", "target": "bot"}, {"source": "bot", "target": "end"}],
+    }
+    workflow_id = cluster.post(0, "/v1/workflows", {"document": document, "publish": True})["data"]["workflow_id"]
+    execute_id = first.workflows.runs.create(workflow_id=workflow_id, is_async=True).execute_id or ""
+    histories = first.workflows.runs.run_histories
+    _until(
+        "the run did not finish",
+        lambda: (
+            histories.retrieve(workflow_id=workflow_id, execute_id=execute_id).execute_status
+            != WorkflowExecuteStatus.RUNNING
+        ),
+    )
+    history = histories.retrieve(workflow_id=workflow_id, execute_id=execute_id)
+    assert history.execute_status == WorkflowExecuteStatus.SUCCESS, history.error_message
+    conversation_id = json.loads(history.output)["conversation"]
+    me = httpx.get(f"{cluster.bases[1]}/v1/users/me", headers=cluster.headers).json()["data"]["user_id"]
+    answer = httpx.get(
+        f"{cluster.bases[1]}/v1/conversation/retrieve",
+        params={"conversation_id": conversation_id},
+        headers=cluster.headers,
+    )
+    assert answer.json()["data"]["creator_id"] == me  # the worker's run acted as its starter, not as nobody

@@ -108,6 +108,7 @@ class JobHandlers:
                 doc=doc,
                 inputs=row.inputs,
                 system=payload["system"],
+                created_by=row.created_by or "",
             )
             execution = self._services.workflows.start(job)
             assert execution.task is not None

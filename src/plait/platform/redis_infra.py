@@ -1,6 +1,7 @@
 """What the processes of one deployment share besides the database, when Redis is configured
 (``PLAIT_REDIS_URL``): the run-event relay and control channels of the chats, the job queue and the rate-limit
-buckets. Without it every part keeps its in-process default and nothing here is loaded."""
+buckets, and the channel that tells every process's caches what changed. Without it every part keeps its
+in-process default and nothing here is loaded."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from plait.guard.limits import InProcessRateLimiter, Rate, RateLimiter
+from plait.platform.caches import CacheRelay
 from plait.platform.chat.relay import RedisRunBus
 from plait.platform.chat.runner import ChatRunner
 from plait.platform.dataset_indexes import DatasetIndexes
@@ -24,6 +26,7 @@ class RedisInfra:
     hub: RedisHub
     bus: RedisRunBus
     queue: JobQueue
+    caches: CacheRelay
 
     @classmethod
     def open(cls, settings: Settings, instance: str) -> RedisInfra | None:
@@ -33,12 +36,13 @@ class RedisInfra:
         from plait.store.redis_hub import RedisHub
 
         hub = RedisHub(settings.redis_url, settings.redis_prefix)
-        return cls(hub=hub, bus=RedisRunBus(hub), queue=JobQueue(hub, instance))
+        return cls(hub=hub, bus=RedisRunBus(hub), queue=JobQueue(hub, instance), caches=CacheRelay(hub))
 
     def attach(self, chats: ChatRunner, datasets: DatasetIndexes, workflows: WorkflowRunner) -> None:
         """Hand the runners their Redis parts: cancels sent to this process stop its chats, and ingestion and
-        async workflow runs go to the queue."""
+        async workflow runs go to the queue; the caches hear of every process's changes."""
         self.bus.on_cancel(chats.instance, chats.stop)
+        self.caches.start()
         datasets.queue = self.queue.ingestion
         workflows.queue = self.queue.workflow
 
@@ -51,5 +55,6 @@ class RedisInfra:
     async def aclose(self) -> None:
         """After the runners: the relay sends the last events of the runs they stopped."""
         await self.bus.aclose()
+        await self.caches.aclose()
         await self.queue.aclose()
         await self.hub.aclose()

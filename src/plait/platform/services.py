@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from plait.platform.access import PrincipalCache, bootstrap, user_workspaces
 from plait.platform.bots import ensure_default_bot
+from plait.platform.caches import CacheRelay
 from plait.platform.chat.runner import ChatRunner
 from plait.platform.dataset_indexes import DatasetIndexes
 from plait.platform.memory.sessions import Sessions
@@ -62,19 +63,38 @@ async def prepare_database(settings: Settings) -> None:
 @asynccontextmanager
 async def admin_unit_of_work(settings: Settings) -> AsyncIterator[UnitOfWork]:
     """One unit of work for an admin command (``plait keys create``...), with the database migrated and a worker
-    slot held while it runs, so the ids it makes are unique beside the servers'; works with no server up."""
+    slot held while it runs, so the ids it makes are unique beside the servers'; works with no server up. With
+    Redis, the servers' caches hear at once of what it changed."""
     await prepare_database(settings)
     database = Database(settings.database_url)
     presence = _presence(database, settings)
     try:
         await presence.start(keep_beating=False)
         try:
-            async with database.unit_of_work() as uow:
+            async with _telling_servers(settings), database.unit_of_work() as uow:
                 yield uow
         finally:
             await presence.aclose()
     finally:
         await database.dispose()
+
+
+@asynccontextmanager
+async def _telling_servers(settings: Settings) -> AsyncIterator[None]:
+    """With Redis, what an admin command changes (a key revoked) is told to the servers' caches at once."""
+    if not settings.redis_url:
+        yield
+        return
+    from plait.store.redis_hub import RedisHub
+
+    hub = RedisHub(settings.redis_url, settings.redis_prefix)
+    relay = CacheRelay(hub)
+    relay.start(listen=False)
+    try:
+        yield
+    finally:
+        await relay.aclose()
+        await hub.aclose()
 
 
 @dataclass(slots=True, kw_only=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _TAG_BASE = 0xE0000
 _TAGS = re.compile("[\U000e0020-\U000e007e]+")
@@ -20,26 +21,26 @@ _INVISIBLE = re.compile(
 
 
 # Cyrillic and Greek letters drawn like Latin ones
-_LOOKALIKES = str.maketrans(
-    "аеорсухіјѕԁɡһӏԛԝАВЕКМНОРСТХІЈЅαοριυνΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
-    "aeopcyxijsdghlqwABEKMHOPCTXIJSaopiuvABEZHIKMNOPTYX",
-)
-_MIXED = re.compile(r"\w*[a-zA-Z]\w*")
+_SHAPES = "аеорсухіјѕԁɡһӏԛԝАВЕКМНОРСТХІЈЅαοριυνΑΒΕΖΗΙΚΜΝΟΡΤΥΧ"
+_LOOKALIKES = str.maketrans(_SHAPES, "aeopcyxijsdghlqwABEKMHOPCTXIJSaopiuvABEZHIKMNOPTYX")
+_DISGUISED = re.compile(rf"\w*[{_SHAPES}]\w*")
+_LATIN = re.compile("[a-zA-Z]")
 
 
 def _latin(match: re.Match[str]) -> str:
     word = match.group()
-    return word if word.isascii() else word.translate(_LOOKALIKES)
+    return word.translate(_LOOKALIKES) if _LATIN.search(word) else word
 
 
 def _untag(match: re.Match[str]) -> str:
     return "".join(chr(ord(c) - _TAG_BASE) for c in match.group())
 
 
+@lru_cache(maxsize=8)  # `detect` hands the same text to the rules and then to the classifier
 def normalise(text: str) -> str:
     """``text`` as the detector reads it: tag characters decoded, other invisible characters dropped, NFKC, look-alikes
     in Latin words made Latin."""
     if text.isascii():
         return text
     text = unicodedata.normalize("NFKC", _INVISIBLE.sub("", _TAGS.sub(_untag, text)))
-    return _MIXED.sub(_latin, text)
+    return _DISGUISED.sub(_latin, text)

@@ -189,6 +189,7 @@ MATRIX: dict[str, Entry] = {
     "GET /api/studio/keys": Entry("studio", owners=True),
     "POST /api/studio/keys": Entry("studio", write=True, owners=True, body={"name": "m"}),
     "POST /api/studio/keys/{key_id}/revoke": Entry("studio", write=True, owners=True),
+    "GET /api/studio/audit": Entry("studio", owners=True, query={"action": "api_key", "since": "0"}),
     "GET /api/studio/usage": Entry("studio"),
     "GET /api/studio/workflows": Entry("studio"),
     "POST /api/studio/workflows/check": Entry("studio", body={"text": WORKFLOW_TEXT}),

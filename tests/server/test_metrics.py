@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from starlette.types import Receive, Scope, Send
 
 from plait.observability.metrics import SSE_OPEN
-from plait.platform import access, readiness
+from plait.platform import access, audit, readiness
 from plait.platform.services import Services, admin_unit_of_work
 from plait.server import create_app
 from plait.server.metrics import HttpMetricsMiddleware
@@ -84,9 +84,10 @@ def test_ready_names_its_checks(server: Running) -> None:
 async def _key(settings: Settings, user: str, role: str) -> str:
     async with admin_unit_of_work(settings) as uow:
         admin = await access.bootstrap(uow)
-        workspace = await access.find_or_create_workspace(uow, admin, None)
-        member = admin if user == admin.name else await access.find_or_add_member(uow, workspace, user, role)
-        new = await access.create_key(uow, workspace_id=workspace.id, user_id=member.id, name=user, scopes=[])
+        actor = audit.Actor(admin.id, audit.CLI)
+        workspace = await access.find_or_create_workspace(uow, actor, admin, None)
+        member = admin if user == admin.name else await access.find_or_add_member(uow, actor, workspace, user, role)
+        new = await access.create_key(uow, actor, workspace_id=workspace.id, user_id=member.id, name=user, scopes=[])
     return new.token
 
 

@@ -6,6 +6,7 @@ from importlib.metadata import version
 
 import typer
 
+from plait.cli.audit import audit_app
 from plait.cli.chat import chat
 from plait.cli.kb import eval_app, kb_app
 from plait.cli.mcp import mcp_app
@@ -30,6 +31,7 @@ app.add_typer(server_app)  # serve, keys, db
 app.add_typer(providers_app, name="providers")
 app.add_typer(mcp_app, name="mcp")
 app.add_typer(workflows_app, name="workflows")
+app.add_typer(audit_app, name="audit")
 
 
 @app.command("version")

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from plait.cli.server import DataDir, run_admin_task, settings_or_exit
-from plait.platform import access
+from plait.platform import access, audit
 from plait.platform.providers import KINDS, ProviderChange, list_providers, remove_provider, set_provider
 from plait.platform.services import secret_box
 from plait.platform.unit_of_work import UnitOfWork
@@ -21,8 +21,8 @@ Workspace = typer.Option(None, help="Workspace id or name (default: the admin's 
 
 async def _owner(uow: UnitOfWork, workspace: str | None) -> access.Principal:
     admin = await access.bootstrap(uow)
-    target = await access.find_or_create_workspace(uow, admin, workspace)
-    return access.Principal(key_id="", user_id=admin.id, workspace_id=target.id, role="owner")
+    target = await access.find_or_create_workspace(uow, audit.Actor(admin.id, audit.CLI), admin, workspace)
+    return access.Principal(key_id=audit.CLI, user_id=admin.id, workspace_id=target.id, role="owner")
 
 
 @providers_app.command("set")

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import typer
 
-from plait.platform import PlatformError, access
+from plait.platform import PlatformError, access, audit
 from plait.platform.services import migrate
 from plait.platform.unit_of_work import UnitOfWork
 from plait.settings import Settings, SettingsError
@@ -141,9 +141,10 @@ def create_key(
 
     async def work(uow: UnitOfWork) -> access.NewKey:
         admin = await access.bootstrap(uow)
-        target = await access.find_or_create_workspace(uow, admin, workspace)
-        member = admin if user == admin.name else await access.find_or_add_member(uow, target, user, role)
-        return await access.create_key(uow, workspace_id=target.id, user_id=member.id, name=name, scopes=scope)
+        actor = audit.Actor(admin.id, audit.CLI)
+        target = await access.find_or_create_workspace(uow, actor, admin, workspace)
+        member = admin if user == admin.name else await access.find_or_add_member(uow, actor, target, user, role)
+        return await access.create_key(uow, actor, workspace_id=target.id, user_id=member.id, name=name, scopes=scope)
 
     new = run_admin_task(settings_or_exit(data_dir), work)
     typer.echo(f"key {new.key.id} for workspace {new.key.workspace_id}; keep the token, it is not shown again:")
@@ -157,7 +158,8 @@ def list_keys(
     """List the keys of a workspace (never their tokens)."""
 
     async def work(uow: UnitOfWork) -> list[str]:
-        target = await access.find_or_create_workspace(uow, await access.bootstrap(uow), workspace)
+        admin = await access.bootstrap(uow)
+        target = await access.find_or_create_workspace(uow, audit.Actor(admin.id, audit.CLI), admin, workspace)
         return [_describe(key) for key in await access.list_keys(uow, target.id)]
 
     for line in run_admin_task(settings_or_exit(data_dir), work):
@@ -171,7 +173,7 @@ def revoke_key(key_id: str, data_dir: Path | None = DataDir) -> None:
     async def work(uow: UnitOfWork) -> None:
         admin = await access.bootstrap(uow)
         workspace_ids = [workspace.id for workspace, _ in await access.user_workspaces(uow, admin.id)]
-        await access.revoke_key(uow, workspace_ids, key_id)
+        await access.revoke_key(uow, audit.Actor(admin.id, audit.CLI), workspace_ids, key_id)
 
     run_admin_task(settings_or_exit(data_dir), work)
     typer.echo(f"revoked {key_id}")

@@ -189,9 +189,9 @@ def export(
 
 async def _as_admin(uow: Any, workspace: str | None, work: Any) -> Any:
     """Run a use case as the local admin in ``workspace`` (what a CLI on the server's machine may do)."""
-    from plait.platform import access
+    from plait.platform import access, audit
 
     admin = await access.bootstrap(uow)
-    target = await access.find_or_create_workspace(uow, admin, workspace)
-    principal = access.Principal(key_id="cli", user_id=admin.id, workspace_id=target.id, role="owner")
+    target = await access.find_or_create_workspace(uow, audit.Actor(admin.id, audit.CLI), admin, workspace)
+    principal = access.Principal(key_id=audit.CLI, user_id=admin.id, workspace_id=target.id, role="owner")
     return await work(principal)

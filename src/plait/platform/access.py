@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from plait.platform import caches
+from plait.platform import audit
 from plait.platform.errors import Forbidden, InvalidParams, NotFound, Unauthorized
 from plait.store import UnitOfWork
 from plait.store.base import now
@@ -99,8 +99,16 @@ async def bootstrap(uow: UnitOfWork) -> User:
     admin = await uow.users.get_by_name(ADMIN_NAME)
     if admin is None:
         admin = await uow.users.add(User(name=ADMIN_NAME, nick_name="Admin"))
-        await uow.workspaces.add(Workspace(name=DEFAULT_WORKSPACE, workspace_type="personal"), owner_id=admin.id)
+        workspace = Workspace(name=DEFAULT_WORKSPACE, workspace_type="personal")
+        await _add_workspace(uow, audit.Actor(None, audit.SYSTEM), workspace, admin)
     return admin
+
+
+async def _add_workspace(uow: UnitOfWork, actor: audit.Actor, workspace: Workspace, owner: User) -> Workspace:
+    await uow.workspaces.add(workspace, owner_id=owner.id)
+    target = ("workspace", workspace.id)
+    audit.record(uow, actor, "workspace.create", workspace.id, target, name=workspace.name, owner=owner.name)
+    return workspace
 
 
 async def user_workspaces(uow: UnitOfWork, user_id: str) -> list[tuple[Workspace, str]]:
@@ -108,20 +116,24 @@ async def user_workspaces(uow: UnitOfWork, user_id: str) -> list[tuple[Workspace
     return rows
 
 
-async def find_or_create_workspace(uow: UnitOfWork, owner: User, ref: str | None) -> Workspace:
+async def find_or_create_workspace(uow: UnitOfWork, actor: audit.Actor, owner: User, ref: str | None) -> Workspace:
     """The owner's workspace by id or name (their first one when ``ref`` is None); a new team one otherwise."""
     workspaces = [workspace for workspace, _ in await user_workspaces(uow, owner.id)]
     for workspace in workspaces:
         if ref is None or ref in (workspace.id, workspace.name):
             return workspace
-    return await uow.workspaces.add(Workspace(name=ref or DEFAULT_WORKSPACE, workspace_type="team"), owner_id=owner.id)
+    workspace = Workspace(name=ref or DEFAULT_WORKSPACE, workspace_type="team")
+    return await _add_workspace(uow, actor, workspace, owner)
 
 
-async def find_or_add_member(uow: UnitOfWork, workspace: Workspace, user_name: str, role: str) -> User:
+async def find_or_add_member(
+    uow: UnitOfWork, actor: audit.Actor, workspace: Workspace, user_name: str, role: str
+) -> User:
     """The named user, created and added to ``workspace`` with ``role`` when they are not a member yet."""
     user = await uow.users.get_by_name(user_name) or await uow.users.add(User(name=user_name, nick_name=user_name))
     if await uow.workspaces.role(workspace.id, user.id) is None:
         await uow.workspaces.add_member(workspace.id, user.id, role)
+        audit.record(uow, actor, "member.add", workspace.id, ("user", user.id), name=user.name, role=role)
     return user
 
 
@@ -154,9 +166,9 @@ def check_scopes(scopes: Iterable[str]) -> list[str]:
 
 
 async def create_key(
-    uow: UnitOfWork, *, workspace_id: str, user_id: str, name: str, scopes: Iterable[str] = ()
+    uow: UnitOfWork, actor: audit.Actor, *, workspace_id: str, user_id: str, name: str, scopes: Iterable[str] = ()
 ) -> NewKey:
-    """A new key; no ``scopes`` means every scope."""
+    """A new key for ``user_id``, made by ``actor``; no ``scopes`` means every scope."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(
         workspace_id=workspace_id,
@@ -166,56 +178,45 @@ async def create_key(
         prefix=token[:12],
         scopes=check_scopes(scopes),
     )
-    return NewKey(key=KeyRecord.of(await uow.api_keys.add(key)), token=token)
+    await uow.api_keys.add(key)
+    detail = {"name": name, "scopes": list(key.scopes), "user_id": user_id}
+    audit.record(uow, actor, "api_key.create", workspace_id, ("api_key", key.id), **detail)
+    return NewKey(key=KeyRecord.of(key), token=token)
 
 
 async def list_keys(uow: UnitOfWork, workspace_id: str) -> list[KeyRecord]:
     return [KeyRecord.of(key) for key in (await uow.api_keys.page(workspace_id, page_size=100)).items]
 
 
-async def revoke_key(uow: UnitOfWork, workspace_ids: list[str], key_id: str) -> KeyRecord:
+async def revoke_key(uow: UnitOfWork, actor: audit.Actor, workspace_ids: list[str], key_id: str) -> KeyRecord:
     for workspace_id in workspace_ids:
         key = await uow.api_keys.update(workspace_id, key_id, revoked_at=now())
         if key is not None:
+            audit.record(uow, actor, "api_key.revoke", workspace_id, ("api_key", key.id), name=key.name)
             return KeyRecord.of(key)
     raise NotFound(f"api key {key_id} not found")
 
 
 class PrincipalCache:
-    """Principals by token hash for ``ttl`` seconds, so a busy key skips two reads a request. A revoked key or a
-    changed membership is forgotten when it commits, in every process with Redis (`plait.platform.caches`);
-    the TTL bounds what a lost notice costs (0 turns the cache off)."""
+    """Principals by token hash for ``ttl`` seconds, so a busy key skips two reads a request. The price: a
+    revoked key, or a changed role, takes effect within ``ttl`` in each worker (0 turns the cache off)."""
 
     def __init__(self, ttl: float, size: int = 10_000) -> None:
         self.ttl = ttl
         self.size = size
         self._entries: dict[str, tuple[float, Principal]] = {}
-        self._forgets = 0  # a principal read while a forget happened may be stale: it is not cached
-        caches.register(self)
 
     async def authenticate(self, uow: UnitOfWork, token: str) -> Principal:
         digest = hash_token(token)
         entry = self._entries.get(digest)
         if entry is not None and entry[0] > time.monotonic():
             return entry[1]
-        forgets = self._forgets
         principal = await _authenticate(uow, digest)  # an unknown token raises: failures are never cached
-        if self.ttl > 0 and forgets == self._forgets:
+        if self.ttl > 0:
             if len(self._entries) >= self.size:
                 self._entries.pop(next(iter(self._entries)))
             self._entries[digest] = (time.monotonic() + self.ttl, principal)
         return principal
-
-    def forget(self, topic: str, key: str) -> None:
-        if topic == "api_key":
-            stale = [digest for digest, (_, p) in self._entries.items() if p.key_id == key]
-        elif topic == "member":
-            stale = [digest for digest, (_, p) in self._entries.items() if f"{p.workspace_id} {p.user_id}" == key]
-        else:
-            return
-        self._forgets += 1
-        for digest in stale:
-            del self._entries[digest]
 
 
 async def authenticate(uow: UnitOfWork, token: str) -> Principal:

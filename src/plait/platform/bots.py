@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from plait.models.registry import default_registry
-from plait.platform import caches
+from plait.platform import audit
 from plait.platform.access import Principal
 from plait.platform.bot_config import BotConfig, ModelSettings, Onboarding
 from plait.platform.errors import InvalidParams, NotFound
@@ -42,22 +42,7 @@ CONFIG_COLUMNS = (
 TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 PUBLISHED_CACHE_SECONDS = 5.0
 PUBLISHED_CACHE_SIZE = 1024
-
 _published: dict[tuple[str, str], tuple[float, BotRecord]] = {}
-
-
-class _PublishedForgetter:
-    """Drops a bot's published version from ``_published`` when the bot's row changes, in every process with
-    Redis (`plait.platform.caches`)."""
-
-    def forget(self, topic: str, key: str) -> None:
-        if topic == "bot":
-            workspace_id, _, bot_id = key.partition(" ")
-            _published.pop((workspace_id, bot_id), None)
-
-
-_forgetter = _PublishedForgetter()
-caches.register(_forgetter)
 DEFAULT_BOT_NAME = "Plait Assistant"
 DEFAULT_PERSONA = "You are Plait Assistant, a helpful and concise assistant. Answer in the language of the question."
 PUBLISH_STATUS = {"all": None, "published_online": True, "published_draft": True, "unpublished_draft": False}
@@ -238,7 +223,12 @@ async def publish_bot(uow: UnitOfWork, principal: Principal, bot_id: str, connec
         bot.workspace_id, bot.id, published_version=version.version, published_at=version.published_at
     )
     _published.pop((bot.workspace_id, bot.id), None)
+    _audit(uow, principal, "bot.publish", bot, version=version.version, connector_ids=list(connector_ids))
     return Published(bot_id=bot.id, version=version.version)
+
+
+def _audit(uow: UnitOfWork, principal: Principal, action: str, bot: Bot, **detail: audit.Detail) -> None:
+    audit.record(uow, audit.Actor.of(principal), action, bot.workspace_id, ("bot", bot.id), name=bot.name, **detail)
 
 
 async def unpublish_bot(uow: UnitOfWork, principal: Principal, bot_id: str) -> None:
@@ -247,8 +237,10 @@ async def unpublish_bot(uow: UnitOfWork, principal: Principal, bot_id: str) -> N
     bot = await _get(uow, principal, bot_id)
     if bot.published_version is None:
         raise InvalidParams(f"bot {bot_id} is not published")
+    version = bot.published_version
     await uow.bots.update(bot.workspace_id, bot.id, published_version=None, published_at=None)
     _published.pop((bot.workspace_id, bot.id), None)
+    _audit(uow, principal, "bot.unpublish", bot, version=version)
 
 
 async def get_bot(uow: UnitOfWork, principal: Principal, bot_id: str, *, published: bool) -> BotRecord:
@@ -267,8 +259,8 @@ async def get_bot(uow: UnitOfWork, principal: Principal, bot_id: str, *, publish
 
 
 async def published_bot(uow: UnitOfWork, principal: Principal, bot_id: str) -> BotRecord:
-    """``get_bot(published=True)`` through a short cache: every chat turn needs it, a publish is rare. A bot
-    updated or published is forgotten at once (by every process, with Redis), else in ``PUBLISHED_CACHE_SECONDS``."""
+    """``get_bot(published=True)`` through a short cache: every chat turn needs it, a publish is rare. This
+    process forgets a bot when it is updated or published here; other workers within ``PUBLISHED_CACHE_SECONDS``."""
     key = (principal.workspace_id, bot_id)
     hit = _published.get(key)
     if hit is not None and hit[0] > time.monotonic():
@@ -306,7 +298,7 @@ async def ensure_default_bot(uow: UnitOfWork, workspace_id: str, owner_id: str, 
         model=ModelSettings(model_id=model_id, max_tokens=256),
         onboarding=Onboarding(prologue="Hello! What can I do for you?"),
     )
-    owner = Principal(key_id="", user_id=owner_id, workspace_id=workspace_id, role="owner")
+    owner = Principal(key_id=audit.SYSTEM, user_id=owner_id, workspace_id=workspace_id, role="owner")
     bot = await create_bot(uow, owner, workspace_id, config)
     await publish_bot(uow, owner, bot.id, ["1024"])
     return bot

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from plait.platform import audit
 from plait.platform.access import Principal
 from plait.platform.builtin_plugins import BUILTINS, is_builtin
 from plait.platform.errors import Forbidden, InvalidParams, NotFound
@@ -283,7 +284,16 @@ async def create_plugin(uow: UnitOfWork, principal: Principal, context: PluginCo
     operations = await _operations(row, context.box)
     row.operations = operations_json(operations)
     await uow.plugins.add(row)
+    facts = {"transport": row.source.get("transport"), "internal": row.internal, "tools": len(operations)}
+    _audit(uow, principal, "plugin.create", row, **facts)
     return _record(row, operations, None)
+
+
+def _audit(uow: UnitOfWork, principal: Principal, action: str, row: Plugin, **detail: audit.Detail) -> None:
+    """The plugin's name, kind, auth kind and what changed; never its source (a document, a command line,
+    headers) or secret."""
+    facts = {"name": row.name, "kind": row.kind, "auth": row.auth.get("kind", "none"), **detail}
+    audit.record(uow, audit.Actor.of(principal), action, row.workspace_id, ("plugin", row.id), **facts)
 
 
 def _record(row: Plugin, operations: tuple[Operation, ...], error: str | None) -> PluginRecord:
@@ -384,6 +394,8 @@ async def update_plugin(
     row.operations = operations_json(operations)
     row.revision += 1
     await uow.flush()
+    changed = [name for name in ("description", "auth", "timeout_seconds") if getattr(change, name) is not None]
+    _audit(uow, principal, "plugin.update", row, changed=changed)
     return _record(row, operations, None)
 
 
@@ -404,6 +416,7 @@ async def delete_plugin(uow: UnitOfWork, principal: Principal, tools: PluginTool
             "and publish them again first"
         )
     await uow.plugins.delete(principal.workspace_id, row.id)
+    _audit(uow, principal, "plugin.delete", row, internal=row.internal)
 
     async def stop() -> None:
         tools.forget(row.id)

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from plait.components import ChatModel
 from plait.models.registry import ModelRegistry, ProviderConfig, default_registry
 from plait.observability.calls import ObservedModel
-from plait.platform import caches
+from plait.platform import audit
 from plait.platform.access import Principal
 from plait.platform.errors import Forbidden, InvalidParams, NotFound
 from plait.store import Database, UnitOfWork, new_id
@@ -62,7 +62,8 @@ async def set_provider(uow: UnitOfWork, principal: Principal, box: SecretBox, ch
         raise InvalidParams(f"name: the {change.name!r} provider runs in-process and takes no configuration")
     if kind not in KINDS:
         raise InvalidParams(f"kind: a new provider needs one of {', '.join(KINDS)}")
-    if change.base_url is not None and urlsplit(change.base_url).scheme not in ("http", "https"):
+    endpoint = _endpoint(change.base_url)
+    if change.base_url is not None and endpoint is None:
         raise InvalidParams(f"base_url: {change.base_url!r} is not an http(s) URL")
     if builtin is None and kind == "openai_compat" and not (change.base_url or (row and row.base_url)):
         raise InvalidParams("base_url: an OpenAI-compatible provider of your own needs its URL")
@@ -77,7 +78,28 @@ async def set_provider(uow: UnitOfWork, principal: Principal, box: SecretBox, ch
     if change.api_key is not None:
         row.encrypted_key = box.encrypt(change.api_key, context=row.id) if change.api_key else None
     await uow.flush()
+    key = "unchanged" if change.api_key is None else "set" if change.api_key else "removed"
+    facts = {"kind": kind, "models": list(change.models), "endpoint": endpoint, "key": key}
+    audit.record(
+        uow, audit.Actor.of(principal), "provider.set", principal.workspace_id, ("provider", row.name), **facts
+    )
     return row
+
+
+def _endpoint(base_url: str | None) -> str | None:
+    """An http(s) URL's scheme, host and port, what the audit log may show (its user info, path or query may
+    hold a key); None for no URL or one that is not a valid http(s) URL."""
+    if base_url is None:
+        return None
+    try:
+        parts = urlsplit(base_url)
+        port = parts.port
+    except ValueError:  # a bad IPv6 host or port
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
 
 
 async def list_providers(uow: UnitOfWork, principal: Principal) -> list[ModelConfig]:
@@ -90,12 +112,13 @@ async def remove_provider(uow: UnitOfWork, principal: Principal, name: str) -> N
     if row is None:
         raise NotFound(f"model provider {name!r} not found")
     await uow.model_configs.delete(principal.workspace_id, row.id)
+    actor, target = audit.Actor.of(principal), ("provider", name)
+    audit.record(uow, actor, "provider.delete", principal.workspace_id, target, kind=row.provider)
 
 
 class WorkspaceModels:
     """Chat models as a workspace sees them: the built-in registry when it configured nothing, else a registry
-    of its own with its providers applied; read again after ``CACHE_SECONDS``, or at once when a provider of
-    the workspace changed (in any process, with Redis: `plait.platform.caches`), rebuilt only when changed."""
+    of its own with its providers applied; read again after ``CACHE_SECONDS``, rebuilt only when changed."""
 
     def __init__(self, database: Database, box: SecretBox) -> None:
         self._database = database
@@ -103,13 +126,6 @@ class WorkspaceModels:
         self._cache: dict[str, tuple[float, tuple[tuple[str, int], ...], ModelRegistry]] = {}
         self._retired: list[ModelRegistry] = []
         self._lock = asyncio.Lock()
-        caches.register(self)
-
-    def forget(self, topic: str, key: str) -> None:
-        """Expire the workspace's entry; its registry is kept, to compare versions and close it when retired."""
-        cached = self._cache.get(key) if topic == "providers" else None
-        if cached is not None:
-            self._cache[key] = (0.0, cached[1], cached[2])
 
     async def get(self, workspace_id: str, model_id: str) -> ChatModel:
         """The model, measured (latency, errors, tokens and cost by workspace; a span while tracing is on)."""

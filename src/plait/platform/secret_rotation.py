@@ -14,7 +14,8 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, replace
 
-from plait.platform.services import prepare_database
+from plait.platform import audit
+from plait.platform.services import admin_unit_of_work, prepare_database
 from plait.settings import Settings, new_secret_key, stored_secret_keys, write_secret_keys
 from plait.store import Database
 from plait.store.crypto import SecretBox, UndecryptableSecret
@@ -39,13 +40,20 @@ class Rotation:
 
 
 async def rotate_secret_key(settings: Settings) -> Rotation:
-    """Rotate the key of ``settings``' database (migrated first); works while servers run (see docs)."""
+    """Rotate the key of ``settings``' database (migrated first); works while servers run (see docs). The
+    audit log gets its row once every secret is done: the rotation is many transactions, and one that stops
+    midway is finished by running it again."""
     await prepare_database(settings)
     database = Database(settings.database_url)
     try:
-        return await _rotate(settings, database)
+        rotation = await _rotate(settings, database)
     finally:
         await database.dispose()
+    async with admin_unit_of_work(settings) as uow:
+        facts = {"rotated": rotation.rotated, "current": rotation.current, "retired_keys": rotation.retired_keys}
+        facts["undecryptable"] = len(rotation.undecryptable)  # a count: the log names no secret's row
+        audit.record(uow, audit.Actor(None, audit.CLI), "secrets.rotate", None, ("secret_key", None), **facts)
+    return rotation
 
 
 async def _rotate(settings: Settings, database: Database) -> Rotation:

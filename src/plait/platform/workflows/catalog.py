@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from plait.platform import audit
 from plait.platform.access import Principal
 from plait.platform.errors import InvalidParams, NotFound
 from plait.platform.unit_of_work import UnitOfWork, now
@@ -171,6 +172,8 @@ async def _publish(uow: UnitOfWork, principal: Principal, row: Workflow) -> Vers
     await uow.workflow_versions.add(version)
     row.published_version, row.published_at = version.version, stamp
     await uow.flush()
+    facts = {"name": row.name, "version": version.version}
+    audit.record(uow, audit.Actor.of(principal), "workflow.publish", row.workspace_id, ("workflow", row.id), **facts)
     return VersionRecord.of(version)
 
 

@@ -1,15 +1,17 @@
-"""``/api/studio/session``, ``/api/studio/providers`` and ``/api/studio/keys``: who is signed in and where, the
-workspace's model providers, and its API keys (owners and admins only: a key reaches everything its scopes
-allow, and a provider key spends the workspace's credit)."""
+"""``/api/studio/session``, ``/api/studio/providers``, ``/api/studio/keys`` and ``/api/studio/audit``: who is
+signed in and where, the workspace's model providers, its API keys (owners and admins only: a key reaches
+everything its scopes allow, and a provider key spends the workspace's credit), and its audit log (owners and
+admins only: it names every key and member)."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import asdict
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from plait.platform import Forbidden, Principal, access, providers
+from plait.platform import Forbidden, Principal, access, audit, audit_log, providers
 from plait.platform.local_owner import LOCAL_KEY_ID, switchable_workspaces
 from plait.server.deps import Services, Uow
 from plait.server.studio.auth import StudioCaller
@@ -111,7 +113,12 @@ async def create_key(body: NewKey, uow: Uow, caller: StudioCaller) -> dict[str, 
     """The token is in this answer only; the server keeps its hash."""
     _require_admin(caller)
     new = await access.create_key(
-        uow, workspace_id=caller.workspace_id, user_id=caller.user_id, name=body.name.strip(), scopes=body.scopes
+        uow,
+        audit.Actor.of(caller),
+        workspace_id=caller.workspace_id,
+        user_id=caller.user_id,
+        name=body.name.strip(),
+        scopes=body.scopes,
     )
     return {**_key(new.key), "token": new.token}
 
@@ -119,4 +126,31 @@ async def create_key(body: NewKey, uow: Uow, caller: StudioCaller) -> dict[str, 
 @router.post("/keys/{key_id}/revoke")
 async def revoke_key(key_id: str, uow: Uow, caller: StudioCaller) -> dict[str, Any]:
     _require_admin(caller)
-    return _key(await access.revoke_key(uow, [caller.workspace_id], key_id))
+    return _key(await access.revoke_key(uow, audit.Actor.of(caller), [caller.workspace_id], key_id))
+
+
+Seconds = Annotated[int | None, Query(ge=0, le=2**53, description="Unix seconds, included.")]
+
+
+@router.get("/audit")
+async def list_audit_events(
+    uow: Uow,
+    caller: StudioCaller,
+    action: Annotated[
+        str | None, Query(max_length=64, description="An action or its prefix: api_key, api_key.create.")
+    ] = None,
+    actor: Annotated[str | None, Query(max_length=64, description="A user id, a key id, or cli.")] = None,
+    since: Seconds = None,
+    until: Seconds = None,
+    page_num: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=audit_log.MAX_PAGE_SIZE)] = 20,
+) -> dict[str, Any]:
+    """The workspace's audit log, newest first (owners and admins only); ``actions`` lists every action."""
+    found = audit_log.AuditFilter(action=action, actor=actor, since=since, until=until)
+    page = await audit_log.workspace_events(uow, caller, found, page_num=page_num, page_size=page_size)
+    return {
+        "items": [asdict(event) for event in page.items],
+        "total": page.total,
+        "has_more": page.has_more,
+        "actions": list(audit.ACTIONS),
+    }

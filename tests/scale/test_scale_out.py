@@ -4,7 +4,10 @@ one PostgreSQL with pgvector and one Redis, on 127.0.0.1.
 A chat started on one API process is streamed from the other while it runs, and a cancel sent to the other
 stops it at once (the heartbeat is 30 s: nothing but the control channel can). Documents ingested through one
 are searchable through both. A worker killed in the middle of a workflow run and of a web page's ingestion
-leaves both jobs to the next worker, which finishes them (the API processes never run queued jobs).
+leaves both jobs to the next worker, which finishes them (the API processes never run queued jobs); a run a
+worker takes acts as the user who started it. The caches hear of changes over Redis: a key revoked on the
+command line is refused by both API processes at once, and a bot published on one is served by the other at
+once, though each would trust its cache for seconds (the key's for 300 s here).
 
 The chat's model is an OpenAI-compatible service of the test's own, which streams its first piece at once and
 the rest only when the test says, so the chat is surely running while it is followed and canceled.

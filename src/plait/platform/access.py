@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from plait.platform import audit
+from plait.platform import audit, caches
 from plait.platform.errors import Forbidden, InvalidParams, NotFound, Unauthorized
 from plait.store import UnitOfWork
 from plait.store.base import now
@@ -198,25 +198,40 @@ async def revoke_key(uow: UnitOfWork, actor: audit.Actor, workspace_ids: list[st
 
 
 class PrincipalCache:
-    """Principals by token hash for ``ttl`` seconds, so a busy key skips two reads a request. The price: a
-    revoked key, or a changed role, takes effect within ``ttl`` in each worker (0 turns the cache off)."""
+    """Principals by token hash for ``ttl`` seconds, so a busy key skips two reads a request. A revoked key or a
+    changed membership is forgotten when it commits, in every process with Redis (`plait.platform.caches`);
+    the TTL bounds what a lost notice costs (0 turns the cache off)."""
 
     def __init__(self, ttl: float, size: int = 10_000) -> None:
         self.ttl = ttl
         self.size = size
         self._entries: dict[str, tuple[float, Principal]] = {}
+        self._forgets = 0  # a principal read while a forget happened may be stale: it is not cached
+        caches.register(self)
 
     async def authenticate(self, uow: UnitOfWork, token: str) -> Principal:
         digest = hash_token(token)
         entry = self._entries.get(digest)
         if entry is not None and entry[0] > time.monotonic():
             return entry[1]
+        forgets = self._forgets
         principal = await _authenticate(uow, digest)  # an unknown token raises: failures are never cached
-        if self.ttl > 0:
+        if self.ttl > 0 and forgets == self._forgets:
             if len(self._entries) >= self.size:
                 self._entries.pop(next(iter(self._entries)))
             self._entries[digest] = (time.monotonic() + self.ttl, principal)
         return principal
+
+    def forget(self, topic: str, key: str) -> None:
+        if topic == "api_key":
+            stale = [digest for digest, (_, p) in self._entries.items() if p.key_id == key]
+        elif topic == "member":
+            stale = [digest for digest, (_, p) in self._entries.items() if f"{p.workspace_id} {p.user_id}" == key]
+        else:
+            return
+        self._forgets += 1
+        for digest in stale:
+            del self._entries[digest]
 
 
 async def authenticate(uow: UnitOfWork, token: str) -> Principal:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from plait.models.registry import default_registry
-from plait.platform import audit
+from plait.platform import audit, caches
 from plait.platform.access import Principal
 from plait.platform.bot_config import BotConfig, ModelSettings, Onboarding
 from plait.platform.errors import InvalidParams, NotFound
@@ -42,7 +42,22 @@ CONFIG_COLUMNS = (
 TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 PUBLISHED_CACHE_SECONDS = 5.0
 PUBLISHED_CACHE_SIZE = 1024
+
 _published: dict[tuple[str, str], tuple[float, BotRecord]] = {}
+
+
+class _PublishedForgetter:
+    """Drops a bot's published version from ``_published`` when the bot's row changes, in every process with
+    Redis (`plait.platform.caches`)."""
+
+    def forget(self, topic: str, key: str) -> None:
+        if topic == "bot":
+            workspace_id, _, bot_id = key.partition(" ")
+            _published.pop((workspace_id, bot_id), None)
+
+
+_forgetter = _PublishedForgetter()
+caches.register(_forgetter)
 DEFAULT_BOT_NAME = "Plait Assistant"
 DEFAULT_PERSONA = "You are Plait Assistant, a helpful and concise assistant. Answer in the language of the question."
 PUBLISH_STATUS = {"all": None, "published_online": True, "published_draft": True, "unpublished_draft": False}
@@ -259,8 +274,8 @@ async def get_bot(uow: UnitOfWork, principal: Principal, bot_id: str, *, publish
 
 
 async def published_bot(uow: UnitOfWork, principal: Principal, bot_id: str) -> BotRecord:
-    """``get_bot(published=True)`` through a short cache: every chat turn needs it, a publish is rare. This
-    process forgets a bot when it is updated or published here; other workers within ``PUBLISHED_CACHE_SECONDS``."""
+    """``get_bot(published=True)`` through a short cache: every chat turn needs it, a publish is rare. A bot
+    updated or published is forgotten at once (by every process, with Redis), else in ``PUBLISHED_CACHE_SECONDS``."""
     key = (principal.workspace_id, bot_id)
     hit = _published.get(key)
     if hit is not None and hit[0] > time.monotonic():

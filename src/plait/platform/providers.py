@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from plait.components import ChatModel
 from plait.models.registry import ModelRegistry, ProviderConfig, default_registry
 from plait.observability.calls import ObservedModel
-from plait.platform import audit
+from plait.platform import audit, caches
 from plait.platform.access import Principal
 from plait.platform.errors import Forbidden, InvalidParams, NotFound
 from plait.store import Database, UnitOfWork, new_id
@@ -118,7 +118,8 @@ async def remove_provider(uow: UnitOfWork, principal: Principal, name: str) -> N
 
 class WorkspaceModels:
     """Chat models as a workspace sees them: the built-in registry when it configured nothing, else a registry
-    of its own with its providers applied; read again after ``CACHE_SECONDS``, rebuilt only when changed."""
+    of its own with its providers applied; read again after ``CACHE_SECONDS``, or at once when a provider of
+    the workspace changed (in any process, with Redis: `plait.platform.caches`), rebuilt only when changed."""
 
     def __init__(self, database: Database, box: SecretBox) -> None:
         self._database = database
@@ -126,6 +127,13 @@ class WorkspaceModels:
         self._cache: dict[str, tuple[float, tuple[tuple[str, int], ...], ModelRegistry]] = {}
         self._retired: list[ModelRegistry] = []
         self._lock = asyncio.Lock()
+        caches.register(self)
+
+    def forget(self, topic: str, key: str) -> None:
+        """Expire the workspace's entry; its registry is kept, to compare versions and close it when retired."""
+        cached = self._cache.get(key) if topic == "providers" else None
+        if cached is not None:
+            self._cache[key] = (0.0, cached[1], cached[2])
 
     async def get(self, workspace_id: str, model_id: str) -> ChatModel:
         """The model, measured (latency, errors, tokens and cost by workspace; a span while tracing is on)."""

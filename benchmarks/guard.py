@@ -2,7 +2,8 @@
 test splits in ``/work/shared/data/prompt_injection`` (``PLAIT_INJECTION_DATA``), next to published figures.
 
 Over-defence: accuracy on benign sets (NotInject 1-3, WildGuard benign); attacks: accuracy on BIPIA's text and
-code injections (InjecGuard's test sets); F1 on the jackhhao jailbreak test split; p50/p99 latency per message.
+code injections (InjecGuard's test sets), also by BIPIA's attack family; F1 on the jackhhao jailbreak test split;
+p50/p99 latency per message.
 
     .venv/bin/python benchmarks/guard.py [--json PATH]
 """
@@ -30,6 +31,18 @@ PUBLISHED = {
 }
 
 
+# BIPIA's text attacks come in three families (Yi et al., BIPIA): task-irrelevant ones are ordinary tasks, attacks
+# only where planted in a document; task-relevant ones change the answer's form; targeted ones plant content
+TASK_IRRELEVANT = {
+    "Task Automation",
+    "Business Intelligence",
+    "Conversational Agent",
+    "Research Assistance",
+    "Sentiment Analysis",
+}
+TASK_RELEVANT = {"Substitution Ciphers", "Base Encoding", "Reverse Text", "Emoji Substitution", "Language Translation"}
+
+
 def _json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
@@ -51,6 +64,20 @@ def load_sets(data: Path) -> dict[str, list[tuple[str, int]]]:
     return sets
 
 
+def bipia_families(data: Path) -> dict[str, list[str]]:
+    """BIPIA's attacks by family: the text ones in BIPIA's three, the code ones together."""
+    families: dict[str, list[str]] = {"task-irrelevant": [], "task-relevant": [], "targeted": [], "code": []}
+    for name in ("text", "code"):
+        for category, group in _json(data / "injecguard" / f"BIPIA_{name}.json").items():
+            if name == "code":
+                families["code"] += group
+            elif category in TASK_IRRELEVANT:
+                families["task-irrelevant"] += group
+            else:
+                families["task-relevant" if category in TASK_RELEVANT else "targeted"] += group
+    return families
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -70,6 +97,12 @@ def main() -> None:
         f1 = 2 * tp / (sum(predicted) + sum(y for _, y in items)) if any(y for _, y in items) else None
         results[name] = {"n": len(items), "accuracy": round(accuracy, 1), "f1": None if f1 is None else round(f1, 3)}
         rows.append([name, len(items), f"{accuracy:.1f}", "" if f1 is None else f"{f1:.3f}"])
+    at = 1 + [row[0] for row in rows].index("BIPIA (attacks)")
+    for family, texts in bipia_families(args.data).items():
+        caught = 100 * sum(detect(text).injection for text in texts) / len(texts)
+        results[f"BIPIA {family}"] = {"n": len(texts), "accuracy": round(caught, 1), "f1": None}
+        rows.insert(at, [f"  of which {family}", len(texts), f"{caught:.1f}", ""])
+        at += 1
     print_table("plait.guard.injection on held-out test splits", ["set", "n", "accuracy %", "F1"], rows)
     plait = tuple(results[k]["accuracy"] for k in ("NotInject (benign)", "WildGuard (benign)", "BIPIA (attacks)"))
     table = [[name, *figures] for name, figures in [*PUBLISHED.items(), ("plait (this run)", plait)]]

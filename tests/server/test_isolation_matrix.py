@@ -175,6 +175,8 @@ MATRIX: dict[str, Entry] = {
         "studio", write=True, body=CHAT | {"tool_outputs": [{"tool_call_id": "t", "output": "o"}]}
     ),
     "POST /api/studio/chats/cancel": Entry("studio", write=True, body=CHAT),
+    "GET /api/studio/agents/{agent_id}/conversations": Entry("studio"),
+    "GET /api/studio/conversations/{conversation_id}/messages": Entry("studio"),
     "GET /api/studio/datasets": Entry("studio"),
     "POST /api/studio/datasets": Entry("studio", write=True, body={"name": "m"}),
     "GET /api/studio/datasets/{dataset_id}/documents": Entry("studio"),

@@ -148,6 +148,42 @@ def test_a_conversation_goes_on_with_its_id(api: httpx.Client) -> None:
     assert "remember apples" in next(e["message"]["content"] for e in second if e["event"] == "message")
 
 
+def test_the_history_lists_the_callers_conversations_newest_first_and_opens_one(
+    api: httpx.Client, base_url: str, make_key: Callable[..., str]
+) -> None:
+    agent = _agent(api, "Historian")
+    first = _events(api, agent["id"], {"message": "first about apples"})[0]["conversation_id"]
+    second = _events(api, agent["id"], {"message": " second\nabout  pears "})[0]["conversation_id"]
+    _events(api, agent["id"], {"message": "and more", "conversation_id": first})
+    api.post(f"/agents/{agent['id']}/publish")
+    token = make_key("--user", "history-member", "--role", "member")
+    with httpx.Client(base_url=api.base_url, headers={"authorization": f"Bearer {token}"}) as member:
+        _events(member, agent["id"], {"message": "not yours", "version": "published"})
+        theirs = member.get(f"/agents/{agent['id']}/conversations").json()["items"]
+    assert [c["first_question"] for c in theirs] == ["not yours"]
+    listed = api.get(f"/agents/{agent['id']}/conversations").json()
+    assert [(c["id"], c["first_question"]) for c in listed["items"]] == [
+        (second, "second about pears"),
+        (first, "first about apples"),
+    ]
+    assert listed["has_more"] is False and all(c["created_at"] > 0 for c in listed["items"])
+    page = api.get(f"/agents/{agent['id']}/conversations", params={"page_size": 1}).json()
+    assert [c["id"] for c in page["items"]] == [second] and page["has_more"] is True
+    opened = api.get(f"/conversations/{first}/messages").json()
+    said = [m["content"] for m in opened["items"] if m["type"] in ("question", "answer")]
+    assert said == ["first about apples", "first about apples", "and more", "and more"]  # a question, its echo
+    assert opened["has_more"] is False
+
+
+def test_the_history_refuses_bad_input(api: httpx.Client) -> None:
+    agent = _agent(api, "History checks")
+    assert api.get("/agents/1/conversations").json()["code"] == 4200
+    assert api.get("/conversations/1/messages").status_code == 404
+    for params in ({"page_size": 0}, {"page_size": 101}, {"page_num": 0}, {"page_num": "x"}):
+        answer = api.get(f"/agents/{agent['id']}/conversations", params=params)
+        assert answer.status_code == 400 and answer.json()["code"] == 4000, params
+
+
 def test_stop_cancels_a_running_answer(api: httpx.Client, slow_model: str) -> None:
     agent = _agent(api, "Slow", model={"model_id": slow_model})
     words = " ".join(f"word{i}" for i in range(200))

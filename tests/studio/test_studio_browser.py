@@ -1,8 +1,8 @@
 """The studio in Debian's Chromium, driven by Playwright as a newcomer would use it: create an agent, chat with
-it (tokens streaming in) and stop it, start a new conversation, publish; see the knowledge a turn used; upload a
-document, see it ready and hit-test it; switch to Chinese and find the choice remembered; import a workflow, run
-it and answer its question; see a typo pinned to its node; read usage as a chart. Every step waits for what the
-page shows."""
+it (tokens streaming in) and stop it, start a new conversation, publish; see the knowledge a turn used; open an
+earlier conversation and go on; upload a document, see it ready and hit-test it; switch to Chinese and find the
+choice remembered; import a workflow, run it and answer its question; see a typo pinned to its node; read usage
+as a chart. Every step waits for what the page shows."""
 
 from __future__ import annotations
 
@@ -101,6 +101,33 @@ def test_the_playground_shows_the_knowledge_a_turn_used(page: Page, api: httpx.C
     chunk = used.get_by_role("listitem")
     expect(chunk).to_contain_text(manual)
     expect(chunk).to_contain_text(re.compile(r"kettle\.txt · hybrid \d\.\d{3} · bm25 \d+\.\d{3} · vector -?\d\.\d{3}"))
+
+
+def test_open_an_earlier_conversation_from_the_history_and_go_on_with_it(page: Page) -> None:
+    page.get_by_label("Name", exact=True).fill("Historian")
+    page.get_by_role("button", name="Create").click()
+    page.get_by_label("Model", exact=True).fill("scripted/prompt")  # answers with its prompt: the history shows
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_role("status").filter(has_text="Draft saved.")).to_be_visible()
+    log = page.get_by_role("log")
+    for question in ("first about apples", "second about pears"):
+        page.get_by_role("button", name="New conversation").click()
+        page.get_by_label("Message", exact=True).fill(question)
+        page.get_by_role("button", name="Send").click()
+        expect(log.locator(".msg.assistant").last).to_contain_text(question)
+
+    page.get_by_text("Earlier conversations").click()
+    earlier = page.locator(".history li")
+    expect(earlier).to_have_count(2)
+    expect(earlier.first).to_contain_text("second about pears")  # newest first
+    earlier.get_by_role("button", name="first about apples").click()
+    expect(log.locator(".msg.user")).to_have_text(["first about apples"])
+    expect(log).not_to_contain_text("second about pears")
+    page.get_by_label("Message", exact=True).fill("and more")
+    page.get_by_role("button", name="Send").click()
+    expect(log.locator(".msg.assistant").last).to_contain_text("user: first about apples")  # the same conversation
+    page.get_by_text("Earlier conversations").click()
+    expect(earlier).to_have_count(2)
 
 
 def test_upload_a_document_see_it_ready_and_hit_test_it(page: Page) -> None:

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from plait.platform.access import Principal
 from plait.platform.chat.records import MessageRecord
-from plait.platform.chat_prompt import TOOL_OUTPUTS, parse_function_call
+from plait.platform.chat_prompt import TOOL_OUTPUTS, parse_function_call, text_of
 from plait.platform.errors import InvalidParams, NotFound
 from plait.store import UnitOfWork, new_id
 from plait.store.base import now
@@ -20,6 +20,7 @@ from plait.store.tables import Conversation, Message, Section
 
 PART_TYPES = {"text": "text", "image": None, "file": None}  # part type -> the field it must carry (None: a file)
 NAME_LENGTH = 100
+TITLE_LENGTH = 80  # of a conversation's first question in a history list
 # What a client may enter, by role, as Coze has it: a user asks questions; an assistant's entered turns are
 # answers and the function calls and tool outputs of earlier turns (verbose, follow_up... are the bot's own).
 ENTERED_TYPES = {"user": ("question",), "assistant": ("answer", "function_call", *TOOL_OUTPUTS)}
@@ -64,6 +65,15 @@ class SectionRecord:
 class ConversationPage:
     items: list[ConversationRecord]
     has_more: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StartedConversation:
+    """A conversation as a history list shows it: when it started and the question it started with."""
+
+    id: str
+    first_question: str  # its text, cut at TITLE_LENGTH; "" when it has none
+    created_at: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -236,6 +246,24 @@ async def list_conversations(
     await _check_bot(uow, principal, bot_id)
     page = await uow.conversations.for_bot(principal.workspace_id, bot_id, page_num=page_num, page_size=page_size)
     return ConversationPage(items=[ConversationRecord.of(row) for row in page.items], has_more=page.has_more)
+
+
+async def started_conversations(
+    uow: UnitOfWork, principal: Principal, bot_id: str, *, page_num: int, page_size: int
+) -> tuple[list[StartedConversation], bool]:
+    """The conversations with the bot that the caller started, newest first, each with its first question (what
+    the studio's history lists); and whether there are more."""
+    await _check_bot(uow, principal, bot_id)
+    page = await uow.conversations.for_bot(
+        principal.workspace_id, bot_id, creator_id=principal.user_id, page_num=page_num, page_size=page_size
+    )
+    firsts = await uow.messages.first_questions(principal.workspace_id, [row.id for row in page.items])
+    started = []
+    for row in page.items:
+        first = firsts.get(row.id)
+        text = " ".join(text_of(first.content_type, first.content).split()) if first is not None else ""
+        started.append(StartedConversation(id=row.id, first_question=text[:TITLE_LENGTH], created_at=row.created_at))
+    return started, page.has_more
 
 
 async def rename_conversation(

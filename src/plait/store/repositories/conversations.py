@@ -109,10 +109,13 @@ class ConversationRepository(ScopedRepository[Conversation]):
         return History(conversation, entries, summarized_through, summary, full=len(entries) >= limit)
 
     async def for_bot(
-        self, workspace_id: str, bot_id: str, *, page_num: int = 1, page_size: int = 20
+        self, workspace_id: str, bot_id: str, *, creator_id: str | None = None, page_num: int = 1, page_size: int = 20
     ) -> Page[Conversation]:
-        where = Conversation.bot_id == bot_id
-        return await self.page(workspace_id, where, page_num=page_num, page_size=page_size)
+        """The bot's conversations, newest first; with ``creator_id``, only those that user started."""
+        where = [Conversation.bot_id == bot_id]
+        if creator_id is not None:
+            where.append(Conversation.creator_id == creator_id)
+        return await self.page(workspace_id, *where, page_num=page_num, page_size=page_size)
 
 
 class SectionRepository(ScopedRepository[Section]):
@@ -160,6 +163,20 @@ class MessageRepository(ScopedRepository[Message]):
             last_id=rows[-1].id if rows else "",
             has_more=has_more,
         )
+
+    async def first_questions(self, workspace_id: str, conversation_ids: list[str]) -> dict[str, Message]:
+        """Each conversation's first question (ids are time-ordered: the smallest), by conversation id."""
+        first = (
+            select(func.min(Message.id))
+            .where(
+                Message.workspace_id == workspace_id,
+                Message.conversation_id.in_(conversation_ids),
+                Message.type == "question",
+            )
+            .group_by(Message.conversation_id)
+        )
+        rows = await self.session.execute(select(Message).where(Message.id.in_(first)))
+        return {row.conversation_id: row for row in rows.scalars()}
 
     async def for_chat(self, workspace_id: str, conversation_id: str, chat_id: str) -> list[Message]:
         """A chat's messages, oldest first (``chat.messages.list``)."""

@@ -1,8 +1,9 @@
 // The playground: chat with the draft or the published version, tokens as they stream, tool calls and their
 // results and the knowledge chunks a turn used inline (collapsed), a stop button that cancels the run, a new conversation, and the page's answers to
-// a turn paused for them (client tools' outputs, approvals of the agent's own tool calls).
+// a turn paused for them (client tools' outputs, approvals of the agent's own tool calls), and the history: the
+// user's earlier conversations with the agent, newest first, one of which opens to be read and continued.
 import { call, stream } from "./api.js";
-import { field, h } from "./dom.js";
+import { field, h, when } from "./dom.js";
 import { t } from "./i18n.js";
 
 const TOOL_TYPES = new Set(["function_call", "tool_output", "tool_response"]);
@@ -18,6 +19,8 @@ export function playground(agent) {
   const send = h("button", { type: "submit" }, t("play.send"));
   const stop = h("button", { type: "button", class: "danger", disabled: true, onclick: () => cancel() }, t("play.stop"));
   const fresh = h("button", { type: "button", class: "quiet", onclick: () => reset() }, t("play.new"));
+  const earlier = h("ul", { class: "history" });
+  const past = h("details", { ontoggle: () => past.open && listEarlier() }, h("summary", {}, t("play.history")), earlier);
 
   function opening() {
     log.replaceChildren();
@@ -56,6 +59,38 @@ export function playground(agent) {
       h("div", {}, chunk.truncated ? `${chunk.slice}…` : chunk.slice)));
     log.append(h("div", { class: "msg assistant knowledge" },
       h("details", {}, h("summary", {}, t("play.knowledge", { count: chunks.length })), h("ol", {}, chunks))));
+  }
+
+  async function listEarlier() {
+    try {
+      const found = await call("GET", `/agents/${agent.id}/conversations`);
+      earlier.replaceChildren(...(found.items.length ? found.items.map((c) => h("li", {},
+        h("button", { type: "button", class: "quiet", onclick: () => reopen(c.id) }, c.first_question || t("play.untitled")),
+        " ", h("span", { class: "muted" }, when(c.created_at)))) : [h("li", { class: "muted" }, t("play.no_history"))]));
+    } catch (err) {
+      earlier.replaceChildren(h("li", { class: "error", role: "alert" }, err.message));
+    }
+  }
+
+  // Open an earlier conversation: its messages as they were saved; the next turn goes on in it.
+  async function reopen(id) {
+    await cancel();
+    try {
+      const found = await call("GET", `/conversations/${id}/messages`);
+      conversationId = id;
+      log.replaceChildren();
+      status.textContent = "";
+      for (const message of found.items) {
+        if (message.type === "question") bubble("user", message.content);
+        else if (message.type === "answer") bubble("assistant", message.content);
+        else if (TOOL_TYPES.has(message.type)) toolMessage(message);
+        else if (message.type === "verbose") knowledgeUsed(message);
+      }
+      past.open = false;
+      input.focus();
+    } catch (err) {
+      status.replaceChildren(h("span", { class: "error", role: "alert" }, err.message));
+    }
   }
 
   function finished(chat) {
@@ -154,7 +189,7 @@ export function playground(agent) {
   opening();
   const element = h("section", { class: "panel", "aria-labelledby": "play-title" },
     h("div", { class: "row" }, h("h2", { id: "play-title" }, t("play.title")), h("div", { class: "fit" }, field(t("play.version"), version)), h("div", { class: "fit" }, fresh)),
-    log, status,
+    past, log, status,
     h("form", { onsubmit: (event) => { event.preventDefault(); ask(input.value); } },
       field(t("play.message"), input),
       h("p", { class: "row" }, h("span"), stop, send)));

@@ -1,8 +1,8 @@
 """The studio in Debian's Chromium, driven by Playwright as a newcomer would use it: create an agent, chat with
 it (tokens streaming in) and stop it, start a new conversation, publish; see the knowledge a turn used; open an
-earlier conversation and go on; upload a document, see it ready and hit-test it; switch to Chinese and find the
-choice remembered; import a workflow, run it and answer its question; see a typo pinned to its node; read usage
-as a chart. Every step waits for what the page shows."""
+earlier conversation and go on; approve and reject a tool call the agent paused on; upload a document, see it
+ready and hit-test it; switch to Chinese and find the choice remembered; import a workflow, run it and answer
+its question; see a typo pinned to its node; read usage as a chart. Every step waits for what the page shows."""
 
 from __future__ import annotations
 
@@ -128,6 +128,36 @@ def test_open_an_earlier_conversation_from_the_history_and_go_on_with_it(page: P
     expect(log.locator(".msg.assistant").last).to_contain_text("user: first about apples")  # the same conversation
     page.get_by_text("Earlier conversations").click()
     expect(earlier).to_have_count(2)
+
+
+def test_approve_a_tool_call_the_turn_paused_on_and_reject_the_next(page: Page) -> None:
+    page.get_by_label("Name", exact=True).fill("Careful calculator")
+    page.get_by_role("button", name="Create").click()
+    page.get_by_label("Model", exact=True).fill("scripted/tools")  # calls the tool it is told to, then echoes
+    page.get_by_label("Plugins").fill("builtin.calculator/calculator")
+    page.get_by_label("Ask before running").fill("calculator")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_role("status").filter(has_text="Draft saved.")).to_be_visible()
+    log = page.get_by_role("log")
+
+    page.get_by_label("Message", exact=True).fill('call calculator {"expression": "6 * 7"}')
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("[data-status=requires_action]")).to_be_visible()
+    asked = log.get_by_role("group", name="Approve the call of calculator?")
+    expect(asked).to_contain_text('"expression"')
+    expect(log.locator(".msg.tool")).to_have_count(1)  # the call, not run yet: no result
+    asked.get_by_label("Approve").check()
+    page.get_by_role("button", name="Send and go on").click()
+    expect(page.locator("[data-status=completed]")).to_be_visible()
+    expect(log.locator("form")).to_have_count(0)
+    expect(log.locator(".msg.assistant").last).to_contain_text("42")
+
+    page.get_by_label("Message", exact=True).fill('call calculator {"expression": "1 + 1"}')
+    page.get_by_role("button", name="Send").click()
+    log.get_by_role("group", name="Approve the call of calculator?").get_by_label("Reject").check()
+    page.get_by_role("button", name="Send and go on").click()
+    expect(page.locator("[data-status=completed]")).to_be_visible()
+    expect(log.locator(".msg.assistant").last).to_have_text('{"approved":false}')  # what the model was told
 
 
 def test_upload_a_document_see_it_ready_and_hit_test_it(page: Page) -> None:

@@ -1,15 +1,18 @@
-"""Rate limits on Redis: two limiters (as two processes) draw on one budget on the machine's Redis, the key and
-workspace buckets are taken together or not at all, idle buckets expire, and a Redis out of reach limits in
-process (logged) instead of failing the request."""
+"""Rate limits on Redis: two limiters (as two processes) draw on one budget on the machine's Redis, and so do two
+``plait serve`` processes; the key and workspace buckets are taken together or not at all, idle buckets
+expire, and a Redis out of reach limits in process (logged) instead of failing the request."""
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
+from scale_harness import serve
 from server_harness import free_port, run_cli
 
 from plait.guard.limits import InProcessRateLimiter, Rate
@@ -100,3 +103,34 @@ def test_a_server_whose_redis_is_down_answers_200_then_429_not_500(
     assert [answer.status_code for answer in answers] == [200, 200, 429]
     assert answers[2].json()["code"] == 4013 and int(answers[2].headers["retry-after"]) >= 1
     assert any("Redis is out of reach" in record.getMessage() for record in caplog.records)
+
+
+def test_two_server_processes_share_one_budget(tmp_path: Path, redis_url: str, redis_prefix: str) -> None:
+    """Four requests per key in all, whichever process they reach (each alone would allow four)."""
+    env = {
+        **os.environ,
+        "PLAIT_DATA_DIR": str(tmp_path),
+        "PLAIT_DATABASE_URL": "",
+        "PLAIT_EMBEDDER": "hashing",
+        "PLAIT_DEFAULT_MODEL": "scripted/echo",
+        "PLAIT_REDIS_URL": redis_url,
+        "PLAIT_REDIS_PREFIX": redis_prefix,
+        "PLAIT_RATE_LIMIT_KEY_PER_SECOND": "0.001",
+        "PLAIT_RATE_LIMIT_KEY_BURST": "4",
+    }
+    processes = []
+    try:
+        bases = []
+        for _ in range(2):  # one after the other: the first migrates the database
+            process, base = serve(env)
+            processes.append(process)
+            bases.append(base)
+        headers = {"Authorization": f"Bearer {run_cli(env, 'keys', 'create').strip().splitlines()[-1]}"}
+        answers = [httpx.get(f"{bases[n % 2]}/v1/workspaces", headers=headers) for n in range(6)]
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=60)
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 200, 429, 429]
+    assert all(answer.json()["code"] == 4013 for answer in answers[4:])

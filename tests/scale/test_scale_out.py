@@ -21,17 +21,14 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -49,9 +46,8 @@ from cozepy import (
     WorkflowExecuteStatus,
 )
 from pg_admin import admin_sql
-from server_harness import free_port
+from scale_harness import PLAIT, listening, serve, until
 
-PLAIT = str(Path(sys.executable).with_name("plait"))
 PIECES = ["Tides ", "follow ", "the ", "moon."]
 PAGE = "<html><head><title>Quill</title></head><body><p>The Quillwort fern grows by slow rivers.</p></body></html>"
 
@@ -138,36 +134,9 @@ class Cluster:
         return worker
 
 
-def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    process = subprocess.Popen([PLAIT, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    _until("plait serve did not come up", lambda: process.poll() is None and _healthy(base), 60)
-    return process, base
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _healthy(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/health").status_code == 200
-    except httpx.TransportError:
-        return False
-
-
-def _until(what: str, check: Callable[[], bool], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
-
-
 @pytest.fixture(scope="module")
 def cluster(redis_url: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    if not _listening(5432):
+    if not listening(5432):
         pytest.skip("no PostgreSQL on 127.0.0.1:5432 (make setup installs it, with pgvector)")
     service = _Service(("127.0.0.1", 0), _Handler)
     service.calls, service.release = Counter(), threading.Event()
@@ -194,7 +163,7 @@ def cluster(redis_url: str, redis_prefix: str, tmp_path_factory: pytest.TempPath
     try:
         bases = []
         for env in envs[:2]:  # one after the other: the first migrates the database
-            process, base = _serve(env)
+            process, base = serve(env)
             processes.append(process)
             bases.append(base)
         keys = subprocess.run([PLAIT, "keys", "create"], env=envs[0], capture_output=True, text=True, check=True)
@@ -273,7 +242,7 @@ def test_a_cancel_sent_to_the_other_stops_the_run_at_once(cluster: Cluster) -> N
     bot_id = _held_bot(cluster, first)
     started = iter(first.chat.stream(bot_id=bot_id, user_id="u", additional_messages=[_question()]))
     chat = next(started).chat
-    _until("the run did not start", lambda: _status(cluster, 1, chat.conversation_id, chat.id) == "in_progress")
+    until("the run did not start", lambda: _status(cluster, 1, chat.conversation_id, chat.id) == "in_progress")
     begun = time.monotonic()
     canceled = cluster.post(1, "/v3/chat/cancel", {"conversation_id": chat.conversation_id, "chat_id": chat.id})
     assert canceled["data"]["status"] == "canceled"
@@ -338,7 +307,7 @@ def test_documents_ingested_through_one_are_searchable_on_both(cluster: Cluster)
     (document,) = first.datasets.documents.create(
         dataset_id=dataset_id, document_bases=[DocumentBase(name="kettle.txt", source_info=source)]
     )
-    _until("the document was not ingested", lambda: _done(second, dataset_id, document.document_id))
+    until("the document was not ingested", lambda: _done(second, dataset_id, document.document_id))
     for coze in (first, second):
         assert "Descale the Zephyrine kettle monthly." in _found(coze, bot_id, "Zephyrine kettle")
 
@@ -377,7 +346,7 @@ def test_a_worker_killed_mid_job_leaves_it_to_the_next(cluster: Cluster) -> None
     ).dataset_id
     page = DocumentBase(name="Quill", source_info=DocumentSourceInfo.build_web_page(f"{cluster.service_url}/page"))
     (document,) = first.datasets.documents.create(dataset_id=dataset_id, document_bases=[page])
-    _until("the worker did not reach the held calls", lambda: calls["/slow"] == 1 and calls["/page"] == 1)
+    until("the worker did not reach the held calls", lambda: calls["/slow"] == 1 and calls["/page"] == 1)
     (worker,) = [w for w in cluster.workers if w.poll() is None]
     os.kill(worker.pid, signal.SIGKILL)
     worker.wait(timeout=30)
@@ -390,11 +359,11 @@ def test_a_worker_killed_mid_job_leaves_it_to_the_next(cluster: Cluster) -> None
         status = histories.retrieve(workflow_id=workflow_id, execute_id=execute_id).execute_status
         return bool(status != WorkflowExecuteStatus.RUNNING)
 
-    _until("the run taken again did not finish", finished)
+    until("the run taken again did not finish", finished)
     history = histories.retrieve(workflow_id=workflow_id, execute_id=execute_id)
     assert history.execute_status == WorkflowExecuteStatus.SUCCESS, history.error_message
     assert json.loads(history.output) == {"first": {"path": "/count"}, "second": {"path": "/slow"}}
-    _until("the document taken again was not ingested", lambda: _done(second, dataset_id, document.document_id))
+    until("the document taken again was not ingested", lambda: _done(second, dataset_id, document.document_id))
     assert (calls["/count"], calls["/slow"], calls["/page"]) == (1, 2, 2)  # count's checkpoint held
     bot_id = _reader(cluster, second, dataset_id)
     assert "Quillwort" in _found(second, bot_id, "Quillwort fern")
@@ -413,7 +382,7 @@ def test_a_key_revoked_on_the_command_line_is_refused_by_every_server_at_once(cl
         assert httpx.get(f"{base}/v1/users/me", headers=headers).status_code == 200
     subprocess.run([PLAIT, "keys", "revoke", key_id], env=cluster.worker_env, capture_output=True, check=True)
     for base in cluster.bases:
-        _until("a server still took the revoked key", lambda b=base: _refused(b, headers), 5)
+        until("a server still took the revoked key", lambda b=base: _refused(b, headers), 5)
 
 
 def _refused(base: str, headers: dict[str, str]) -> bool:
@@ -430,7 +399,7 @@ def test_a_bot_published_on_one_is_served_by_the_other_at_once(cluster: Cluster)
     assert _found(second, bot_id, "Which version?") == "Which version?"  # the second caches this version
     cluster.post(0, "/v1/bot/update", {"bot_id": bot_id, "model_info_config": {"model_id": "scripted/prompt"}})
     first.bots.publish(bot_id=bot_id)
-    _until("the second chatted with the old version", lambda: _found(second, bot_id, "Which one?") != "Which one?", 5)
+    until("the second chatted with the old version", lambda: _found(second, bot_id, "Which one?") != "Which one?", 5)
 
 
 def test_an_async_run_on_a_worker_acts_as_the_user_who_started_it(cluster: Cluster) -> None:
@@ -449,7 +418,7 @@ def test_an_async_run_on_a_worker_acts_as_the_user_who_started_it(cluster: Clust
     workflow_id = cluster.post(0, "/v1/workflows", {"document": document, "publish": True})["data"]["workflow_id"]
     execute_id = first.workflows.runs.create(workflow_id=workflow_id, is_async=True).execute_id or ""
     histories = first.workflows.runs.run_histories
-    _until(
+    until(
         "the run did not finish",
         lambda: (
             histories.retrieve(workflow_id=workflow_id, execute_id=execute_id).execute_status

@@ -57,8 +57,10 @@ def _flushed(session: Session, _flush: UOWTransaction) -> None:
 @event.listens_for(Session, "do_orm_execute")
 def _bulk_deleted(state: ORMExecuteState) -> None:
     """``DELETE ... WHERE workspace_id = :w AND id = :i`` of a cached kind (a scoped repository's delete)."""
+    if not state.is_delete:  # every SELECT passes here: leave at once
+        return
     mapper = state.bind_mapper
-    topic = _TOPICS.get(mapper.class_) if state.is_delete and mapper is not None else None
+    topic = _TOPICS.get(mapper.class_) if mapper is not None else None
     where = getattr(state.statement, "whereclause", None)
     if topic is None or where is None:
         return

@@ -12,8 +12,6 @@ import pytest
 from fuzzing import Served, fuzz, make_key, plait_serve, seed_resources
 
 CI_EXAMPLES = 2  # per operation and phase: about 5,000 cases, 80 s here
-# Known and not yet fixed: the studio's workflow export answers a YAML file its route does not declare.
-KNOWN = {("GET /api/studio/workflows/{workflow_id}/export", "ST105")}
 HUGE = str(10**22)  # past a 64-bit integer
 
 
@@ -28,7 +26,7 @@ def test_the_schema_holds_for_generated_requests(served: Served, tmp_path: Path)
     outcome = fuzz(served, make_key(served), tmp_path, max_examples=CI_EXAMPLES, seed=1)
     assert outcome.cases > 300, outcome.output[-3000:]
     assert outcome.server_errors == 0, outcome.summary()
-    assert {(operation, code) for operation, code, _ in outcome.failures} <= KNOWN, outcome.summary()
+    assert not outcome.failures, outcome.summary()
 
 
 def test_a_page_past_any_integer_is_an_empty_page(served: Served) -> None:
@@ -42,5 +40,6 @@ def test_a_page_past_any_integer_is_an_empty_page(served: Served) -> None:
             http.get("/v1/workspaces", params={"page_num": HUGE}),
             http.get(f"/v1/workflows/{workflow}/versions", params={"page_token": HUGE}),
             http.get(f"/api/studio/workflows/{workflow}/runs", params={"page_num": HUGE}),
+            http.get("/api/studio/audit", params={"page_num": HUGE}),
         ]
     assert [page.status_code for page in pages] == [200] * len(pages), [page.text[:200] for page in pages]

@@ -21,6 +21,10 @@ router = APIRouter(prefix="/api/studio")
 PageNum = Annotated[int, Query(ge=1)]
 PageSize = Annotated[int, Query(ge=1, le=100)]
 EXPORT_TYPES = {"yaml": "application/yaml", "json": "application/json"}
+EXPORTED = {  # the export's answer in /openapi.json: the workflow document, in the format asked for
+    "description": "The draft as a workflow file, YAML (the default) or JSON as `format` asks",
+    "content": {media_type: {"schema": {"type": "object"}} for media_type in EXPORT_TYPES.values()},
+}
 
 
 class WorkflowText(BaseModel):
@@ -104,7 +108,7 @@ async def publish_workflow(workflow_id: str, uow: Uow, caller: StudioCaller) -> 
     return {"id": version.workflow_id, "version": version.version, "created_at": version.created_at}
 
 
-@router.get("/workflows/{workflow_id}/export")
+@router.get("/workflows/{workflow_id}/export", response_class=Response, responses={200: EXPORTED})
 async def export_workflow(
     workflow_id: str,
     uow: Uow,

@@ -73,6 +73,7 @@ def list_events(
     table = Table("at (UTC)", "workspace", "actor (user / key)", "action", "target", "detail")
     for column in table.columns:
         column.overflow = "fold"  # ids whole, never elided
+    table.columns[0].no_wrap = table.columns[3].no_wrap = True  # time and action read whole at any width
     for event in events.items:
         table.add_row(
             _when(event.at),

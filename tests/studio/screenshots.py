@@ -123,6 +123,9 @@ def take(base_url: str, ids: dict[str, str], data_dir: Path) -> None:
         page.get_by_role("button", name="Send").click()
         expect(page.get_by_text("The agent waits for you:")).to_be_visible()
         page.get_by_label("Output").fill("Lisbon office, floor 2")
+        page.get_by_text(re.compile(r"^Knowledge used")).first.click()  # the chunks the parking answer was given
+        page.locator(".msg.knowledge").first.evaluate('el => el.scrollIntoView({block: "start"})')
+        page.evaluate("window.scrollTo(0, 0)")
         shoot(page, "playground")
 
         page.goto(f"/#dataset/{ids['dataset']}")

@@ -71,7 +71,7 @@ async def test_redis_out_of_reach_limits_in_process_and_says_so(
     hub = RedisHub(f"redis://127.0.0.1:{free_port()}/0", redis_prefix)
     limiter = _limiter(hub, Rate(0.001, 2), Rate(0.001, 100))
     try:
-        with caplog.at_level(logging.WARNING, logger="plait.store.redis_limits"):
+        with caplog.at_level(logging.WARNING, logger="plait.store.redis_hub"):
             assert [await limiter.acquire("k", "w", 0.0) for _ in range(2)] == [0.0, 0.0]
             assert await limiter.acquire("k", "w", 0.0) > 0  # the in-process bucket is empty
     finally:
@@ -95,7 +95,7 @@ def test_a_server_whose_redis_is_down_answers_200_then_429_not_500(
     )
     env = {"PLAIT_DATA_DIR": str(tmp_path), "PLAIT_DATABASE_URL": ""}
     with (
-        caplog.at_level(logging.WARNING, logger="plait.store.redis_limits"),
+        caplog.at_level(logging.WARNING, logger="plait.store.redis_hub"),
         TestClient(create_app(settings)) as client,
     ):
         headers = {"Authorization": f"Bearer {run_cli(env, 'keys', 'create').strip().splitlines()[-1]}"}

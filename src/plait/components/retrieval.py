@@ -26,7 +26,8 @@ class Splitter(Protocol):
 class Embedder(Protocol):
     """Maps texts to vectors of ``dimension`` floats, in the order given."""
 
-    dimension: int
+    @property
+    def dimension(self) -> int: ...  # read-only: an attribute or a property (a wrapper's, a remote model's)
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
 

@@ -1,11 +1,14 @@
 """An in-memory LRU cache in front of any embedder, so texts seen again (queries, unchanged chunks on
-re-ingestion) cost a dictionary lookup instead of a model call."""
+re-ingestion) cost a dictionary lookup instead of a model call; optionally over a second tier that several
+processes share (`SharedVectors`: the platform backs it with Redis), so a text one process embedded is not
+embedded again by the others."""
 
 from __future__ import annotations
 
 from array import array
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 from plait.components.retrieval import Embedder
 from plait.embeddings.base import check_texts, identity_of
@@ -47,13 +50,32 @@ class EmbeddingCache:
         self._entries.clear()
 
 
-class CachedEmbedder:
-    """Embeds only the texts the cache has not seen (each distinct text once per call) and keeps the order
-    of the input. It has the inner embedder's identity, so it can itself be cached or shared."""
+class SharedVectors(Protocol):
+    """Vectors by (embedder identity, text) that several processes share, asked for what a process's own cache
+    lacks. A shared store that fails (its server out of reach) answers "not found" and stores nothing rather
+    than raise: the embedder then embeds, as without it."""
 
-    def __init__(self, inner: Embedder, *, max_entries: int = 10_000, cache: EmbeddingCache | None = None) -> None:
+    async def get_many(self, identity: str, texts: Sequence[str]) -> list[list[float] | None]: ...
+
+    async def put_many(self, identity: str, vectors: Mapping[str, Sequence[float]]) -> None: ...
+
+
+class CachedEmbedder:
+    """Embeds only the texts the caches have not seen (each distinct text once per call) and keeps the order
+    of the input: the process's LRU first, then ``shared`` (one round trip for all the misses). It has the inner
+    embedder's identity, so it can itself be cached or shared."""
+
+    def __init__(
+        self,
+        inner: Embedder,
+        *,
+        max_entries: int = 10_000,
+        cache: EmbeddingCache | None = None,
+        shared: SharedVectors | None = None,
+    ) -> None:
         self.inner = inner
         self.cache = cache if cache is not None else EmbeddingCache(max_entries)
+        self.shared = shared
         self.identity = identity_of(inner)
 
     @property
@@ -72,8 +94,19 @@ class CachedEmbedder:
                 missing[text] = None
             else:
                 found[text] = vector
+        if missing and self.shared is not None:
+            for text, vector in zip(
+                list(missing), await self.shared.get_many(self.identity, list(missing)), strict=True
+            ):
+                if vector is not None:
+                    self.cache.put(self.identity, text, vector)
+                    found[text] = vector
+                    del missing[text]
         if missing:
-            for text, vector in zip(missing, await self.inner.embed(list(missing)), strict=True):
+            made = dict(zip(missing, await self.inner.embed(list(missing)), strict=True))
+            for text, vector in made.items():
                 self.cache.put(self.identity, text, vector)
                 found[text] = vector
+            if self.shared is not None:
+                await self.shared.put_many(self.identity, made)
         return [list(found[text]) for text in items]  # copies: a repeated text must not share one list

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from plait.components import Embedder
+from plait.embeddings.cache import CachedEmbedder, SharedVectors
 from plait.knowledge.base import chunk_documents, embedder_for, retriever_for
 from plait.knowledge.config import KnowledgeBaseConfig, Mode, RetrievalConfig
 from plait.knowledge.errors import (
@@ -169,6 +170,7 @@ class DatasetIndexes:
         self._maintenance: asyncio.Task[None] | None = None
         # With Redis: `submit` hands batches to the job queue, and a `plait worker` ingests them (platform/jobs.py).
         self.queue: Callable[[IngestBatch], Awaitable[None]] | None = None
+        self.shared_vectors: SharedVectors | None = None  # with Redis: the embeddings all processes made
 
     # -- life cycle ---------------------------------------------------------------------------------------
     async def recover(self) -> None:
@@ -294,14 +296,17 @@ class DatasetIndexes:
                 await index.vectors.delete(chunk_ids)
 
     def embedder(self, embedder_id: str) -> Embedder:
-        """One embedder per id for the process: the local model is loaded once, whatever the dataset count."""
+        """One embedder per id for the process: the local model is loaded once, whatever the dataset count. A
+        model's vectors are cached (queries asked again, chunks ingested again), in the process and, with Redis,
+        for all the processes; hashing computes faster than a cache lookup."""
         if embedder_id not in self._embedders:
             if embedder_id == "hashing":
                 from plait.embeddings.hashing import HashingEmbedder
 
                 self._embedders[embedder_id] = HashingEmbedder()
             else:
-                self._embedders[embedder_id] = embedder_for(embedder_id)
+                model = embedder_for(embedder_id)
+                self._embedders[embedder_id] = CachedEmbedder(model, shared=self.shared_vectors)
         return self._embedders[embedder_id]
 
     # -- ingestion ----------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """What the processes of one deployment share besides the database, when Redis is configured
 (``PLAIT_REDIS_URL``): the run-event relay and control channels of the chats, the job queue and the rate-limit
-buckets, and the channel that tells every process's caches what changed. Without it every part keeps its
-in-process default and nothing here is loaded."""
+buckets, the channel that tells every process's caches what changed, and the embeddings the processes made.
+Without it every part keeps its in-process default and nothing here is loaded."""
 
 from __future__ import annotations
 
@@ -40,9 +40,13 @@ class RedisInfra:
 
     def attach(self, chats: ChatRunner, datasets: DatasetIndexes, workflows: WorkflowRunner) -> None:
         """Hand the runners their Redis parts: cancels sent to this process stop its chats, and ingestion and
-        async workflow runs go to the queue; the caches hear of every process's changes."""
+        async workflow runs go to the queue; the caches hear of every process's changes, and the embedders
+        read the vectors the other processes made."""
+        from plait.store.redis_vectors import RedisVectors
+
         self.bus.on_cancel(chats.instance, chats.stop)
         self.caches.start()
+        datasets.shared_vectors = RedisVectors(self.hub)
         datasets.queue = self.queue.ingestion
         workflows.queue = self.queue.workflow
 

@@ -11,13 +11,43 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import AsyncIterator, Callable
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 RECONNECT_SECONDS = 1.0  # a listener whose connection dropped subscribes again after this
+REDIS_ERRORS = (RedisError, OSError, TimeoutError)  # what Redis out of reach raises
+
+
+class Outage:
+    """For a part that does without Redis while it is out of reach (rate limits, shared vectors): after a
+    failure, ``down`` for ``seconds`` (no request waits on a dead server meanwhile), and one warning per outage."""
+
+    def __init__(self, what: str, seconds: float = 5.0, timeout: float = 1.0) -> None:
+        self.what = what
+        self.seconds = seconds
+        self.timeout = timeout
+        self._until = 0.0
+
+    @property
+    def down(self) -> bool:
+        return time.monotonic() < self._until
+
+    @contextlib.asynccontextmanager
+    async def guard(self) -> AsyncIterator[None]:
+        """Run a Redis call within ``timeout``; a failure marks the outage (logged) and is raised again."""
+        try:
+            async with asyncio.timeout(self.timeout):
+                yield
+        except REDIS_ERRORS:
+            self._until = time.monotonic() + self.seconds
+            log.warning(
+                "%s: Redis is out of reach; going on without it for %.0f s", self.what, self.seconds, exc_info=True
+            )
+            raise
 
 
 class RedisHub:

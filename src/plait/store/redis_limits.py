@@ -10,18 +10,8 @@ Loaded only when Redis is configured: ``redis`` is the optional extra ``plait[re
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
-
-from redis.exceptions import RedisError
-
 from plait.guard.limits import InProcessRateLimiter, Rate
-from plait.store.redis_hub import RedisHub
-
-log = logging.getLogger(__name__)
-OUTAGE_SECONDS = 5.0  # after Redis failed a request, the next ones use the in-process buckets this long
-TIMEOUT_SECONDS = 1.0  # a request waits no longer for Redis than this before it is limited in process
+from plait.store.redis_hub import REDIS_ERRORS, Outage, RedisHub
 
 # KEYS: the buckets; ARGV: each one's rate per second and burst. Returns the seconds to wait, "0" when taken.
 # A bucket is a hash {t: tokens, at: last refill}; a missing one is full.
@@ -64,25 +54,19 @@ class RedisRateLimiter:
         self._per_workspace = per_workspace
         self._fallback = fallback
         self._take = hub.redis.register_script(TAKE)
-        self._down_until = 0.0
+        self._outage = Outage("rate limits (this process limits on its own meanwhile)")
 
     async def acquire(self, key_id: str, workspace_id: str, now: float) -> float:
         pairs = (("key", key_id, self._per_key), ("workspace", workspace_id, self._per_workspace))
         buckets = [(self._hub.key("ratelimit", kind, name), rate) for kind, name, rate in pairs if not rate.off]
         if not buckets:
             return 0.0
-        if time.monotonic() < self._down_until:
+        if self._outage.down:
             return await self._fallback.acquire(key_id, workspace_id, now)
         args: list[float] = [value for _, rate in buckets for value in (rate.per_second, max(rate.burst, 1))]
         try:
-            async with asyncio.timeout(TIMEOUT_SECONDS):
+            async with self._outage.guard():
                 wait = await self._take(keys=[key for key, _ in buckets], args=args)
-        except (RedisError, OSError, TimeoutError):
-            self._down_until = time.monotonic() + OUTAGE_SECONDS
-            log.warning(
-                "rate limits: Redis is out of reach; this process limits on its own for %.0f s",
-                OUTAGE_SECONDS,
-                exc_info=True,
-            )
+        except REDIS_ERRORS:
             return await self._fallback.acquire(key_id, workspace_id, now)
         return float(wait)

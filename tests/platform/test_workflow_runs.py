@@ -16,7 +16,7 @@ from plait.platform.access import Principal, bootstrap, user_workspaces
 from plait.platform.bot_config import BotConfig, ModelSettings
 from plait.platform.chat.runner import ChatRunner
 from plait.platform.providers import WorkspaceModels
-from plait.platform.workflows import catalog, runs
+from plait.platform.workflows import catalog, runs, trial
 from plait.platform.workflows.bots import WorkspaceBots
 from plait.platform.workflows.checkpoints import DurableCheckpointer
 from plait.platform.workflows.recovery import Recovery
@@ -82,6 +82,32 @@ async def test_each_finished_node_is_a_row_of_the_run_history(world: World) -> N
     assert [(node.node_id, node.status) for node in history.nodes] == [("start", "success"), ("end", "success")]
     end = history.nodes[1]
     assert end.inputs == {"echo": "hello"} and end.outputs == {"echo": "hello"} and end.duration_ms is not None
+
+
+async def test_a_run_takes_the_published_version_and_a_trial_the_draft_as_it_is_now(world: World) -> None:
+    draft = {
+        **ECHO,
+        "nodes": [
+            ECHO["nodes"][0],
+            {**ECHO["nodes"][1], "inputs": {"draft": {"ref": {"node": "start", "output": "text"}}}},
+        ],
+    }
+    async with world.database.unit_of_work() as uow:
+        workflow = await catalog.import_workflow(uow, world.owner, ECHO, publish=True)
+        await catalog.update_workflow(uow, world.owner, workflow.id, draft)
+    published = await _run(world, workflow.id, {"text": "hi"})
+    assert published.output == '{"echo":"hi"}'
+    async with world.database.unit_of_work() as uow:
+        trial_run = await trial.start_trial_run(uow, world.owner, world.runner, workflow.id, {"text": "hi"})
+    assert trial_run.task is not None and trial_run.job.created_by == world.owner.user_id  # acts as its starter
+    await trial_run.task
+    assert trial_run.output == '{"draft":"hi"}'
+    async with world.database.unit_of_work() as uow:
+        listed = await trial.list_runs(uow, world.owner, workflow.id)
+    assert [(run.version, run.run_mode) for run in listed.items] == [("draft", 1), (workflow.published_version, 0)]
+    async with world.database.unit_of_work() as uow:
+        with pytest.raises(InvalidParams, match="text: required"):  # checked against the draft's inputs too
+            await trial.start_trial_run(uow, world.owner, world.runner, workflow.id, {})
 
 
 async def test_bad_parameters_are_refused_before_a_run_exists(world: World) -> None:

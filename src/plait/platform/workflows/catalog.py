@@ -136,11 +136,12 @@ async def list_versions(
 
 
 async def published_document(
-    uow: UnitOfWork, principal: Principal, workflow_id: str
+    uow: UnitOfWork, principal: Principal, workflow_id: str, *, draft: bool = False
 ) -> tuple[WorkflowRecord, str, WorkflowDoc]:
-    """What a new run reads: the published version, else the draft (version ``"draft"``)."""
+    """What a new run reads: the published version, else the draft (version ``"draft"``); with ``draft``, the
+    draft as it is now whatever was published (a trial run's)."""
     row = await _workflow(uow, principal, workflow_id)
-    version = row.published_version or "draft"
+    version = "draft" if draft else row.published_version or "draft"
     return WorkflowRecord.of(row), version, await run_document(uow, principal.workspace_id, row.id, version)
 
 

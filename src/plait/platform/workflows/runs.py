@@ -31,11 +31,12 @@ class RunRequest:
     logid: str = ""
     system: dict[str, Any] | None = None
     conversation_id: str | None = None  # a chatflow's
+    draft: bool = False  # run the draft as it is now, not the published version (the studio's trial runs)
 
 
 async def start_run(uow: UnitOfWork, principal: Principal, runner: WorkflowRunner, request: RunRequest) -> Execution:
     principal.require_model_calls()
-    workflow, version, doc = await published_document(uow, principal, request.workflow_id)
+    workflow, version, doc = await published_document(uow, principal, request.workflow_id, draft=request.draft)
     inputs = checked_inputs(doc, request.parameters)
     row = WorkflowRun(
         id=new_id(),

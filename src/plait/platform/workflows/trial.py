@@ -1,6 +1,6 @@
 """Trial runs of a workflow's draft, as its author tries it in the studio before publishing, and a workflow's run
-history. A trial run is a run like any other (version ``"draft"``: a resume reads the draft as it is then), so
-the run history, resume and recovery treat it the same."""
+history. A trial run is a run like any other, started by `runs.start_run` (version ``"draft"``: a resume reads
+the draft as it is then), so the run history, resume and recovery treat it the same."""
 
 from __future__ import annotations
 
@@ -10,15 +10,11 @@ from typing import Any
 from plait.platform.access import Principal
 from plait.platform.errors import InvalidParams
 from plait.platform.unit_of_work import UnitOfWork
-from plait.platform.workflows.catalog import get_workflow, run_document
-from plait.platform.workflows.documents import checked_inputs
+from plait.platform.workflows.catalog import get_workflow
 from plait.platform.workflows.records import RUN_MODES, RunRecord
-from plait.platform.workflows.runner import Execution, RunJob, WorkflowRunner
-from plait.store import new_id
+from plait.platform.workflows.runner import Execution, WorkflowRunner
+from plait.platform.workflows.runs import RunRequest, start_run
 from plait.store.repositories.base import MAX_PAGE_SIZE
-from plait.store.tables import WorkflowRun
-
-DRAFT = "draft"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -31,27 +27,8 @@ async def start_trial_run(
     uow: UnitOfWork, principal: Principal, runner: WorkflowRunner, workflow_id: str, parameters: dict[str, Any]
 ) -> Execution:
     """Run the draft with ``parameters``; the run's row is committed before its task starts."""
-    principal.require_model_calls()
-    workflow = await get_workflow(uow, principal, workflow_id)
-    doc = await run_document(uow, principal.workspace_id, workflow.id, DRAFT)
-    inputs = checked_inputs(doc, parameters)
-    run = WorkflowRun(
-        id=new_id(),
-        workspace_id=principal.workspace_id,
-        workflow_id=workflow.id,
-        version=DRAFT,
-        run_mode=RUN_MODES["stream"],
-        connector_uid=principal.user_id,
-        runner=runner.instance,
-        inputs=inputs,
-        usage={},
-        created_by=principal.user_id,
-    )  # the columns left out keep their defaults: running, no bot, no conversation
-    await uow.workflow_runs.add(run)
-    await uow.commit()
-    return runner.start(
-        RunJob(run_id=run.id, workspace_id=run.workspace_id, workflow_id=workflow.id, doc=doc, inputs=inputs)
-    )
+    request = RunRequest(workflow_id=workflow_id, parameters=parameters, run_mode=RUN_MODES["stream"], draft=True)
+    return await start_run(uow, principal, runner, request)
 
 
 async def list_runs(

@@ -1,8 +1,9 @@
-"""The LRU embedding cache: repeated texts are not embedded again, order and copies are kept."""
+"""The LRU embedding cache: repeated texts are not embedded again, order and copies are kept; a shared tier
+(what the platform keeps in Redis) is asked once per call for the LRU's misses."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pytest
 
@@ -90,3 +91,30 @@ async def test_bad_input_and_settings() -> None:
         await cached.embed([None])  # type: ignore[list-item]
     with pytest.raises(ValueError, match="max_entries"):
         EmbeddingCache(0)
+
+
+class DictVectors:
+    """A shared tier in a dict (as Redis keeps it for the platform), noting each round trip."""
+
+    def __init__(self) -> None:
+        self.vectors: dict[tuple[str, str], list[float]] = {}
+        self.trips: list[str] = []
+
+    async def get_many(self, identity: str, texts: Sequence[str]) -> list[list[float] | None]:
+        self.trips.append(f"get {len(texts)}")
+        return [self.vectors.get((identity, text)) for text in texts]
+
+    async def put_many(self, identity: str, vectors: Mapping[str, Sequence[float]]) -> None:
+        self.trips.append(f"put {len(vectors)}")
+        self.vectors |= {(identity, text): list(vector) for text, vector in vectors.items()}
+
+
+async def test_a_shared_tier_is_asked_once_for_the_misses_and_given_what_was_embedded() -> None:
+    shared = DictVectors()
+    one, two = CountingEmbedder(), CountingEmbedder()
+    first = await CachedEmbedder(one, shared=shared).embed(["a", "bb"])
+    second = CachedEmbedder(two, shared=shared)  # another process: its own LRU, the same shared tier
+    assert await second.embed(["bb", "ccc", "a", "bb"]) == [first[1], [3.0, 297.0], first[0], first[1]]
+    assert await second.embed(["ccc"]) == [[3.0, 297.0]]  # from its own LRU: no round trip
+    assert one.calls == [["a", "bb"]] and two.calls == [["ccc"]]
+    assert shared.trips == ["get 2", "put 2", "get 3", "put 1"]

@@ -112,8 +112,8 @@ def test_without_auto_call_the_model_searches_the_datasets_as_a_tool(
     )
     assert chat.status == ChatStatus.COMPLETED
     messages = coze.chat.messages.list(conversation_id=chat.conversation_id, chat_id=chat.id)
-    assert [m.type for m in messages] == ["question", "function_call", "tool_output", "answer"]
-    assert MANUAL in messages[2].content and MANUAL in messages[3].content
+    assert [m.type for m in messages] == ["question", "function_call", "tool_output", "verbose", "answer"]
+    assert MANUAL in messages[2].content and MANUAL in messages[4].content  # the verbose one: the chunks given
     _, prompt = _prompt(coze, bot_id, "no search")  # without auto_call nothing is retrieved up front
     assert prompt == "no search"
 

@@ -1,7 +1,8 @@
 """The knowledge a turn used, through the Coze API: an ``auto_call`` bot's streamed turn carries a ``verbose``
 message in Coze's ``knowledge_recall`` shape (cozepy parses it), before the answer, listing the chunks in the
 prompt with their text, document, dataset, chunk id and the scores its search strategy computed; it stays in
-the history; a turn that found nothing, or a bot without datasets, has none."""
+the history; a turn that found nothing, or a bot without datasets, has none. Without ``auto_call`` the chunks
+the model's own search gave it follow that tool's output."""
 
 from __future__ import annotations
 
@@ -21,8 +22,15 @@ def dataset_id(coze: Coze, space_id: str) -> str:
     return ingested_dataset(coze, space_id, "recalled", MANUAL)
 
 
-def _bot(server: Running, token: str, coze: Coze, space_id: str, knowledge: dict[str, Any] | None) -> str:
-    bot_id = coze.bots.create(space_id=space_id, name="Recall", model_info_config={"model_id": "scripted/echo"}).bot_id
+def _bot(
+    server: Running,
+    token: str,
+    coze: Coze,
+    space_id: str,
+    knowledge: dict[str, Any] | None,
+    model: str = "scripted/echo",
+) -> str:
+    bot_id = coze.bots.create(space_id=space_id, name="Recall", model_info_config={"model_id": model}).bot_id
     if knowledge is not None:
         update = {"bot_id": bot_id, "knowledge": {"auto_call": True} | knowledge}
         answer = httpx.post(
@@ -78,3 +86,16 @@ def test_each_strategy_reports_its_own_score_and_nothing_found_reports_nothing(
     assert _recalls(_streamed(coze, bot_id, "penguins jazz tuesday")) == []  # full text: no word matches
     plain = _bot(server, token, coze, space_id, None)
     assert _recalls(_streamed(coze, plain, "How often is the Zephyr kettle descaled?")) == []
+
+
+def test_chunks_the_model_searched_for_follow_the_tools_output(
+    server: Running, token: str, coze: Coze, space_id: str, dataset_id: str
+) -> None:
+    knowledge = {"dataset_ids": [dataset_id], "auto_call": False, "search_strategy": 20}
+    bot_id = _bot(server, token, coze, space_id, knowledge, model="scripted/tools")  # calls what it is told to
+    messages = _streamed(coze, bot_id, 'call search_knowledge {"query": "citric acid"}')
+    assert [m.type for m in messages][:3] == [MessageType.FUNCTION_CALL, MessageType.TOOL_OUTPUT, MessageType.VERBOSE]
+    ((recall),) = _recalls(messages)
+    (chunk,) = recall["chunks"]
+    assert chunk["slice"] == MANUAL and set(chunk["scores"]) == {"bm25"}
+    assert _recalls(_streamed(coze, bot_id, 'call search_knowledge {"query": "penguins"}')) == []  # found nothing

@@ -10,7 +10,8 @@ from typing import Any
 from plait.guard.policy import GuardSettings
 from plait.platform.bot_config import BotConfig
 from plait.platform.chat.guarded import screen_chunks
-from plait.platform.chat_prompt import KNOWLEDGE_SHARE, context_budget, knowledge_block
+from plait.platform.chat.recalled import KnowledgeRecalled
+from plait.platform.chat_prompt import KNOWLEDGE_SHARE, context_budget, fitting_chunks, knowledge_block
 from plait.platform.dataset_indexes import DatasetIndexes
 from plait.platform.datasets import search_datasets
 from plait.schema import Document, ToolSpec
@@ -38,6 +39,7 @@ class BotKnowledge:
     max_tokens: int  # what the chunks may take of the model's context
     guard: GuardSettings | None = None  # screens the chunks the tool returns (a finding is counted and logged)
     spec: ToolSpec = field(default_factory=lambda: TOOL)  # as a tool (the Tool protocol)
+    given: list[Document] = field(default_factory=list)  # what the tool gave the model, until `take_given`
 
     @classmethod
     def of(
@@ -74,4 +76,10 @@ class BotKnowledge:
         if not isinstance(query, str) or not query.strip():
             raise ValueError("query must be a non-empty string")
         found = screen_chunks(self.guard, await self.search(query), [])
+        self.given.extend(fitting_chunks(found, self.max_tokens))
         return knowledge_block(found, self.max_tokens) or "No passage of the knowledge bases matches."
+
+    def take_given(self) -> KnowledgeRecalled | None:
+        """The chunks the tool gave the model since the last take, as a turn tells them; None when none."""
+        given, self.given = self.given, []
+        return KnowledgeRecalled(tuple(given), self.strategy) if given else None

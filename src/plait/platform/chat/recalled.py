@@ -17,7 +17,7 @@ SLICE_CHARS = 2000  # of a chunk's text in the message: enough to read, small en
 
 @dataclass(frozen=True, slots=True)
 class KnowledgeRecalled:
-    """The chunks of an ``auto_call`` turn that made it into the prompt, best first."""
+    """The chunks a turn gave its model (searched before it answered, or by its knowledge tool), best first."""
 
     chunks: tuple[Document, ...]
     strategy: int  # Coze's search_strategy: which scores there are

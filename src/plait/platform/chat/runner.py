@@ -259,17 +259,25 @@ class ChatRunner:
                 row = answer.extra("tool_output", event.output, {"tool_call_id": event.call.id})
                 await self._save(job, [row])
                 run.log.append(MessageCompleted(MessageRecord.of(row)))
+                if knowledge is not None and event.call.name == knowledge.spec.name:
+                    given = knowledge.take_given()  # the chunks the model searched for itself
+                    if given is not None:
+                        await self._trace(run, answer, KNOWLEDGE_RECALL_MSG_TYPE, given.to_json())
             elif isinstance(event, SelfChecked):
                 checked = event
             elif isinstance(event, GuardFlagged | KnowledgeRecalled):
                 msg_type = GUARD_MSG_TYPE if isinstance(event, GuardFlagged) else KNOWLEDGE_RECALL_MSG_TYPE
-                row = answer.extra("verbose", verbose_content(msg_type, event.to_json()))
-                await self._save(job, [row])
-                run.log.append(MessageCompleted(MessageRecord.of(row)))
+                await self._trace(run, answer, msg_type, event.to_json())
             elif isinstance(event, Paused):
                 await self._pause(run, event)
             else:
                 await self._finish(run, answer.final(event), event.usage, checked)
+
+    async def _trace(self, run: Run, answer: _Answer, msg_type: str, data: dict[str, Any]) -> None:
+        """A verbose message (trace.py), saved and streamed as soon as the turn knows it."""
+        row = answer.extra("verbose", verbose_content(msg_type, data))
+        await self._save(run.job, [row])
+        run.log.append(MessageCompleted(MessageRecord.of(row)))
 
     async def _hand_off(self, run: Run) -> None:
         """A router's turn runs with the bot it picks (that bot's config, history and conversation unchanged);

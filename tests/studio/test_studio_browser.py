@@ -2,7 +2,8 @@
 it (tokens streaming in) and stop it, start a new conversation, publish; see the knowledge a turn used; open an
 earlier conversation and go on; approve and reject a tool call the agent paused on; upload a document, see it
 ready and hit-test it; switch to Chinese and find the choice remembered; import a workflow, run it and answer
-its question; see a typo pinned to its node; read usage as a chart. Every step waits for what the page shows."""
+its question; see a typo pinned to its node; read usage as a chart; find a key made in Settings in its audit
+log. Every step waits for what the page shows."""
 
 from __future__ import annotations
 
@@ -242,3 +243,16 @@ def test_usage_shows_an_agent_s_calls_as_a_chart_and_a_table(page: Page) -> None
     expect(row.get_by_role("cell").first).to_have_text("1")  # one call
     page.get_by_label("Show").select_option("calls")
     expect(page.get_by_role("img", name="Calls per day over 30 days, by agent")).to_be_visible()
+
+
+def test_settings_shows_the_audit_log_without_the_token(page: Page) -> None:
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_label("Key name").fill("audited in the page")
+    page.get_by_role("button", name="Create key").click()
+    token = page.locator(".token").inner_text()
+    audit = page.locator("section").filter(has=page.get_by_role("heading", name="Audit log"))
+    audit.get_by_label("Action").select_option("api_key.create")
+    row = audit.get_by_role("row").filter(has_text="audited in the page")
+    expect(row.get_by_role("cell").nth(2)).to_have_text("local-owner")  # the studio's loopback owner made it
+    expect(row.get_by_role("cell").nth(1)).to_have_text("api_key.create")
+    assert token.startswith("pat_") and token not in audit.inner_text()

@@ -1,4 +1,4 @@
-// Settings: the workspace's model providers and its API keys.
+// Settings: the workspace's model providers, its API keys and its audit log (read only).
 import { call } from "./api.js";
 import { field, go, h, toast, when } from "./dom.js";
 import { t } from "./i18n.js";
@@ -67,9 +67,46 @@ async function keysPanel() {
     form, shown);
 }
 
+const AUDIT_PAGE = 20;
+
+// The audit log, newest first: one action (or all), a page at a time. The table is redrawn in place, so paging
+// keeps the rest of the page (and a token just shown) as it is.
+async function auditPanel() {
+  const action = h("select", {}, h("option", { value: "" }, t("settings.audit_all")));
+  const body = h("tbody", {});
+  const older = h("button", { type: "button", class: "quiet" }, t("settings.audit_older"));
+  const newer = h("button", { type: "button", class: "quiet" }, t("settings.audit_newer"));
+  const count = h("span", { class: "muted" });
+  let pageNum = 1;
+  const show = async () => {
+    const query = new URLSearchParams({ page_num: pageNum, page_size: AUDIT_PAGE });
+    if (action.value) query.set("action", action.value);
+    const found = await call("GET", `/audit?${query}`);
+    if (action.options.length === 1) action.append(...found.actions.map((a) => h("option", { value: a }, a)));
+    body.replaceChildren(...found.items.map((e) => h("tr", {},
+      h("td", {}, when(e.at)), h("td", {}, h("code", {}, e.action)),
+      h("td", {}, e.actor_key_id === "cli" || e.actor_key_id === "system" || e.actor_key_id === "local-owner" ? e.actor_key_id : t("settings.audit_key", { id: e.actor_key_id })),
+      h("td", {}, `${e.target_type} ${e.target_id ?? ""}`),
+      h("td", {}, Object.entries(e.detail).filter(([, v]) => v !== null && !(Array.isArray(v) && !v.length))
+        .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") : v}`).join(" · ")))));
+    if (!found.items.length) body.append(h("tr", {}, h("td", { colspan: 5, class: "muted" }, t("settings.audit_none"))));
+    count.textContent = t("settings.audit_count", { total: found.total });
+    older.disabled = !found.has_more;
+    newer.disabled = pageNum === 1;
+  };
+  const turn = (step) => () => { pageNum += step; show().catch((err) => toast(err.message)); };
+  older.addEventListener("click", turn(1));
+  newer.addEventListener("click", turn(-1));
+  action.addEventListener("change", () => { pageNum = 1; show().catch((err) => toast(err.message)); });
+  await show();
+  return h("section", { class: "panel" }, h("h2", {}, t("settings.audit")), h("p", { class: "muted" }, t("settings.audit_help")),
+    h("div", { class: "row" }, field(t("settings.audit_action"), action), h("p", {}, newer, " ", older, " ", count)),
+    h("table", {}, h("thead", {}, h("tr", {}, ["at", "action", "actor", "target", "detail"].map((c) => h("th", {}, t(`settings.audit_${c}`))))), body));
+}
+
 export async function settingsPage(root) {
   root.append(h("h1", {}, t("nav.settings")));
-  for (const panel of [providersPanel, keysPanel]) {
+  for (const panel of [providersPanel, keysPanel, auditPanel]) {
     try {
       root.append(await panel());
     } catch (err) {

@@ -291,6 +291,8 @@ async def test_only_owners_and_admins_read_their_workspace_and_filters_select(lo
             AuditFilter(action="%"),
             AuditFilter(actor=""),
             AuditFilter(actor="x" * 65),
+            AuditFilter(actor="a\x00b"),  # PostgreSQL takes no NUL in text: refused before any query
+            AuditFilter(actor="1 OR 1=1"),
             AuditFilter(since=-1),
             AuditFilter(since=10, until=5),
         ):

@@ -54,6 +54,7 @@ def test_a_refused_write_adds_no_row(server: Running, token: str) -> None:
     headers = {"authorization": f"Bearer {token}"}
     refused = [
         httpx.post(f"{server.base_url}/api/studio/keys", json={"name": ""}, headers=headers),
+        httpx.post(f"{server.base_url}/api/studio/keys", json={"name": "a\x00b"}, headers=headers),
         httpx.post(f"{server.base_url}/api/studio/keys", json={"name": "x", "scopes": ["nope"]}, headers=headers),
         httpx.post(f"{server.base_url}/api/studio/keys/404/revoke", headers=headers),
         httpx.put(f"{server.base_url}/api/studio/providers/gw", json={"base_url": "ftp://x"}, headers=headers),
@@ -65,7 +66,7 @@ def test_a_refused_write_adds_no_row(server: Running, token: str) -> None:
         httpx.delete(f"{server.base_url}/api/studio/providers/nothing", headers=headers),
         httpx.post(f"{server.base_url}/api/studio/agents/404/publish", headers=headers),
     ]
-    assert [r.status_code for r in refused] == [400, 400, 404, 400, 400, 404, 404], [r.text for r in refused]
+    assert [r.status_code for r in refused] == [400, 400, 400, 404, 400, 400, 404, 404], [r.text for r in refused]
     assert _audit(server, token).json()["total"] == before
 
 
@@ -90,6 +91,7 @@ def test_members_and_viewers_cannot_read_the_log(server: Running, role: str) -> 
         {"page_num": "0"},
         {"page_size": "101"},
         {"actor": ""},
+        {"actor": "a\x00b"},
     ],
 )
 def test_bad_filters_answer_400_with_code_4000(server: Running, token: str, params: dict[str, str]) -> None:

@@ -169,6 +169,8 @@ async def create_key(
     uow: UnitOfWork, actor: audit.Actor, *, workspace_id: str, user_id: str, name: str, scopes: Iterable[str] = ()
 ) -> NewKey:
     """A new key for ``user_id``, made by ``actor``; no ``scopes`` means every scope."""
+    if not name.strip() or not name.isprintable():
+        raise InvalidParams("name: a key's name needs a printable character and no control characters")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(
         workspace_id=workspace_id,

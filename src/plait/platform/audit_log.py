@@ -17,6 +17,7 @@ from plait.store.tables import AuditEvent
 
 MAX_PAGE_SIZE = 100
 _PREFIX = re.compile(r"[a-z_]+(\.[a-z_]*)?")
+_ACTOR = re.compile(r"[A-Za-z0-9_-]{1,64}")  # user and key ids are digits; cli, system, local-owner
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,8 +64,8 @@ def check_filter(found: AuditFilter) -> AuditFilter:
         or not any(name == action or name.startswith(action.rstrip(".") + ".") for name in ACTIONS)
     ):
         raise InvalidParams(f"action: {action!r} is no action or prefix of one; the actions: {', '.join(ACTIONS)}")
-    if found.actor is not None and not 0 < len(found.actor) <= 64:
-        raise InvalidParams("actor: a user id, a key id or cli, at most 64 characters")
+    if found.actor is not None and not _ACTOR.fullmatch(found.actor):
+        raise InvalidParams("actor: a user id, a key id, cli, system or local-owner")
     for name, value in (("since", found.since), ("until", found.until)):
         if value is not None and not 0 <= value < 2**53:
             raise InvalidParams(f"{name}: unix seconds, 0 or more")

@@ -2,8 +2,9 @@
 
 `RateLimiter` is the interface the server calls once per authenticated request; `InProcessRateLimiter` keeps
 its buckets in a dict, so each worker process limits on its own; with Redis configured the processes share
-buckets there (``plait.store.redis_limits``), and fall back to these while Redis is out of reach. A bucket holds ``burst`` tokens and refills ``rate`` per second; a request takes one from its
-key's bucket and one from its workspace's, or neither, and is told how long to wait."""
+buckets there (``plait.store.redis_limits``), and fall back to these while Redis is out of reach. A bucket
+holds ``burst`` tokens and refills ``rate`` per second; a request takes one from its key's bucket and one from
+its workspace's, or neither, and is told how long to wait."""
 
 from __future__ import annotations
 

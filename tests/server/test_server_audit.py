@@ -1,6 +1,6 @@
 """``GET /api/studio/audit`` and ``plait audit list`` on a real server, SQLite and PostgreSQL: a studio key
 made over HTTP is one row naming the key that made it (never the token); a write refused with 4xx adds no row;
-members and viewers get 403; bad filters get 400 with code 4000; the CLI lists the same rows."""
+members and viewers get 403; bad filters get 400 with code 4000; OpenAPI documents it; the CLI lists the same rows."""
 
 from __future__ import annotations
 
@@ -119,3 +119,10 @@ def test_the_cli_lists_the_instance_and_filters(server: Running, token: str) -> 
     ):
         result = CliRunner().invoke(cli, ["audit", "list", *bad], env=server.env)
         assert result.exit_code == code, (bad, result.output)
+
+
+def test_the_route_is_documented_with_its_filters_and_error_answers(server: Running) -> None:
+    operation = httpx.get(f"{server.base_url}/openapi.json").json()["paths"]["/api/studio/audit"]["get"]
+    filters = {"action", "actor", "since", "until", "page_num", "page_size"}
+    assert {parameter["name"] for parameter in operation["parameters"]} >= filters
+    assert {"200", "400", "401", "403"} <= operation["responses"].keys() and "422" not in operation["responses"]

@@ -182,6 +182,7 @@ MATRIX: dict[str, Entry] = {
     "GET /api/studio/datasets/{dataset_id}/documents": Entry("studio"),
     "POST /api/studio/documents/upload": Entry("studio", write=True, query={"dataset_id": "{dataset}"}),
     "POST /api/studio/datasets/{dataset_id}/hit_test": Entry("studio", body={"query": "hi"}),
+    "GET /api/studio/datasets/{dataset_id}/documents/{document_id}/chunks": Entry("studio"),
     "GET /api/studio/session": Entry("studio"),
     "GET /api/studio/providers": Entry("studio"),
     "PUT /api/studio/providers/{name}": Entry(
@@ -214,6 +215,7 @@ PATH_IDS = {  # path parameters and the seeded resource each names
     "conversation_id": "conversation",
     "message_id": "message",
     "dataset_id": "dataset",
+    "document_id": "document",
     "workflow_id": "workflow",
     "execute_id": "execute",
     "run_id": "execute",

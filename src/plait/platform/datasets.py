@@ -143,6 +143,19 @@ class DocumentRecord:
         )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChunkRecord:
+    """One chunk of a document as its owner reads it: where it sits in the document and its text."""
+
+    id: str
+    position: int  # from 0, in document order
+    content: str
+
+    @property
+    def chars(self) -> int:
+        return len(self.content)
+
+
 R = TypeVar("R")
 
 
@@ -154,6 +167,7 @@ class RecordPage(Generic[R]):
 
 MAX_BATCH = 10  # documents per create call, as Coze allows
 MAX_IDS = 100  # document ids per delete or progress call
+MAX_CHUNK_PAGE = 100  # chunks per page of a document's chunks
 # The recursive splitter cuts at paragraphs, then lines, before anything finer: these two separators are
 # what it honours. Any other would be silently ignored, so it is refused.
 SEPARATORS = ("\n\n", "\n")
@@ -519,6 +533,22 @@ async def list_documents(
     return RecordPage(items=[DocumentRecord.of(row) for row in page.items], total=page.total)
 
 
+async def list_chunks(
+    uow: UnitOfWork, principal: Principal, dataset_id: str, document_id: str, *, page_num: int, page_size: int
+) -> RecordPage[ChunkRecord]:
+    """A page of a document's chunks in position order; the dataset and the document must both be in the
+    principal's workspace, and the document in that dataset (else 4200)."""
+    if page_num < 1 or not 1 <= page_size <= MAX_CHUNK_PAGE:
+        raise InvalidParams(f"page_num: at least 1; page_size: 1 to {MAX_CHUNK_PAGE}")
+    await _dataset(uow, principal, dataset_id)
+    document = await uow.documents.get(principal.workspace_id, document_id)
+    if document is None or document.dataset_id != dataset_id:
+        raise NotFound(f"document {document_id} not found in dataset {dataset_id}")
+    page = await uow.chunks.for_document(document_id, page_num=page_num, page_size=page_size)
+    chunks = [ChunkRecord(id=row.id, position=row.position, content=row.content) for row in page.items]
+    return RecordPage(items=chunks, total=page.total)
+
+
 async def update_document(
     uow: UnitOfWork, principal: Principal, document_id: str, *, name: str | None, update_rule: dict[str, Any] | None
 ) -> DocumentRecord:
@@ -592,3 +622,16 @@ async def search_datasets(
             results.append(dataclasses.replace(chunk, metadata=metadata))
     results.sort(key=lambda chunk: chunk.score or 0.0, reverse=True)
     return results[:top_k]
+
+
+def chunk_scores(chunk: Document, strategy: int) -> dict[str, float]:
+    """A found chunk's scores by retriever, those its search strategy computed: ``bm25`` for full text,
+    ``vector`` for semantic, ``hybrid`` (fused) with the ``bm25`` and ``vector`` sides it had for hybrid."""
+    mode = SEARCH_MODES.get(strategy)
+    if mode == "keyword":
+        return {"bm25": chunk.score or 0.0}
+    if mode == "vector":
+        return {"vector": chunk.score or 0.0}
+    sides = {"bm25": chunk.metadata.get("keyword_score"), "vector": chunk.metadata.get("vector_score")}
+    known = {name: float(score) for name, score in sides.items() if score is not None}
+    return {"hybrid": chunk.score or 0.0} | known

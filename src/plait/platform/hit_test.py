@@ -1,12 +1,13 @@
-"""Hit testing: what one dataset's search finds for a query, so its owner sees what a bot would be given."""
+"""Hit testing: what one dataset's search finds for a query, so its owner sees what a bot would be given; the
+studio runs it once per search strategy to show them side by side."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from plait.platform.access import Principal
 from plait.platform.dataset_indexes import DatasetIndexes
-from plait.platform.datasets import search_datasets
+from plait.platform.datasets import chunk_scores, search_datasets
 from plait.platform.errors import InvalidParams, NotFound
 from plait.store import UnitOfWork
 
@@ -17,8 +18,10 @@ MAX_TOP_K = 20
 class Hit:
     document_id: str
     document_name: str
+    chunk_id: str
     content: str
     score: float
+    scores: dict[str, float] = field(default_factory=dict)  # by retriever (`chunk_scores`)
 
 
 async def hit_test(
@@ -31,7 +34,8 @@ async def hit_test(
     top_k: int = 5,
     strategy: int = 0,
 ) -> list[Hit]:
-    """The best chunks, best first; an unknown dataset is 4200 (a search alone would quietly find nothing)."""
+    """The best chunks, best first; an unknown dataset is 4200 (a search alone would quietly find nothing).
+    ``strategy`` is Coze's search_strategy: 0 hybrid, 1 semantic (vectors), 20 full text (BM25)."""
     if await uow.datasets.get(principal.workspace_id, dataset_id) is None:
         raise NotFound(f"dataset {dataset_id} not found")
     if not query.strip():
@@ -45,8 +49,10 @@ async def hit_test(
         Hit(
             document_id=str(chunk.metadata.get("document_id", "")),
             document_name=str(chunk.metadata.get("document_name", "")),
+            chunk_id=chunk.id,
             content=chunk.content,
             score=float(chunk.score or 0.0),
+            scores=chunk_scores(chunk, strategy),
         )
         for chunk in found
     ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from plait.platform.datasets import SEARCH_MODES
+from plait.platform.datasets import chunk_scores
 from plait.schema import Document
 
 SLICE_CHARS = 2000  # of a chunk's text in the message: enough to read, small enough for any stream
@@ -35,16 +35,6 @@ class KnowledgeRecalled:
                 "document": {"id": str(meta.get("document_id", "")), "name": str(meta.get("document_name", ""))},
             },
             "chunk_id": chunk.id,
-            "scores": self._scores(chunk),
+            "scores": chunk_scores(chunk, self.strategy),
             "truncated": len(chunk.content) > SLICE_CHARS,
         }
-
-    def _scores(self, chunk: Document) -> dict[str, float]:
-        mode = SEARCH_MODES.get(self.strategy)
-        if mode == "keyword":
-            return {"bm25": chunk.score or 0.0}
-        if mode == "vector":
-            return {"vector": chunk.score or 0.0}
-        sides = {"bm25": chunk.metadata.get("keyword_score"), "vector": chunk.metadata.get("vector_score")}
-        known = {name: float(score) for name, score in sides.items() if score is not None}
-        return {"hybrid": chunk.score or 0.0} | known

@@ -1,5 +1,5 @@
-"""``/api/studio/datasets``: knowledge bases, their documents (status, chunk counts, errors), uploads of files
-into them, and hit testing."""
+"""``/api/studio/datasets``: knowledge bases, their documents (status, chunk counts, errors), a document's
+chunks, uploads of files into them (one request a file), and hit testing (one request a search strategy)."""
 
 from __future__ import annotations
 
@@ -99,6 +99,20 @@ async def list_documents(
     return {"items": [_document(record) for record in page.items], "total": page.total}
 
 
+@router.get("/datasets/{dataset_id}/documents/{document_id}/chunks")
+async def list_chunks(
+    dataset_id: str,
+    document_id: str,
+    uow: Uow,
+    caller: StudioCaller,
+    page_num: PageNum = 1,
+    page_size: PageSize = 20,
+) -> dict[str, Any]:
+    page = await datasets.list_chunks(uow, caller, dataset_id, document_id, page_num=page_num, page_size=page_size)
+    items = [{"id": c.id, "position": c.position, "content": c.content, "chars": c.chars} for c in page.items]
+    return {"items": items, "total": page.total, "has_more": page.total > page_num * page_size}
+
+
 @router.post(UPLOAD_ROUTE, status_code=201)
 async def upload_document(
     dataset_id: str, request: Request, uow: Uow, caller: StudioCaller, services: Services
@@ -134,4 +148,4 @@ async def test_hits(
         top_k=body.top_k,
         strategy=body.search_strategy,
     )
-    return {"items": [asdict(hit) for hit in hits]}
+    return {"search_strategy": body.search_strategy, "items": [asdict(hit) for hit in hits]}

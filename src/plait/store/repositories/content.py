@@ -8,8 +8,9 @@ from typing import Any, NamedTuple, TypeVar
 from sqlalchemy import Row, delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
 
-from plait.store.repositories.base import Page, ScopedRepository
+from plait.store.repositories.base import Page, ScopedRepository, paged
 from plait.store.tables import Bot, BotVersion, Dataset, DatasetDocument, File
 from plait.store.tables.knowledge import DatasetChunk
 
@@ -305,6 +306,17 @@ class ChunkRepository:
             result = await self.session.stream(query)
             async for partition in result.partitions(500):
                 yield partition
+
+    async def for_document(self, document_id: str, *, page_num: int = 1, page_size: int = 20) -> Page[DatasetChunk]:
+        """A page of one document's chunks in position order, with only ``id``, ``position`` and ``content``
+        loaded (not the terms or the vector)."""
+        query = (
+            select(DatasetChunk)
+            .options(load_only(DatasetChunk.id, DatasetChunk.position, DatasetChunk.content, raiseload=True))
+            .where(DatasetChunk.document_id == document_id)
+            .order_by(DatasetChunk.position, DatasetChunk.id)
+        )
+        return await paged(self.session, query, page_num, page_size)
 
     async def nearest(self, dataset_id: str, vector: str, top_k: int) -> list[Row[Any]]:
         """pgvector: the ``top_k`` chunks of the dataset's done documents closest to ``vector`` (a literal) by

@@ -12,12 +12,17 @@ from plait.platform.errors import Forbidden, InvalidParams, NotFound, Unauthoriz
 from plait.store import UnitOfWork
 from plait.store.base import now
 from plait.store.repositories.access import hash_token
-from plait.store.tables import ApiKey, User, Workspace
+from plait.store.tables import ApiKey, User, Workspace, WorkspaceMember
+from plait.store.tables.workspaces import ROLES
 
 ADMIN_NAME = "admin"
 DEFAULT_WORKSPACE = "Personal"
 TOKEN_PREFIX = "pat_"
 WRITER_ROLES = frozenset({"owner", "admin", "member"})
+MANAGER_ROLES = frozenset({"owner", "admin"})  # who manages members and keys
+OWNER = "owner"
+MAX_MEMBERS = 1000  # listed at most
+MAX_USER_NAME = 100
 MAX_WORKSPACES = 100
 USAGE_INTERVAL = 60  # seconds: a key's last_used_at is written at most this often per process
 
@@ -135,6 +140,136 @@ async def find_or_add_member(
         await uow.workspaces.add_member(workspace.id, user.id, role)
         audit.record(uow, actor, "member.add", workspace.id, ("user", user.id), name=user.name, role=role)
     return user
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemberRecord:
+    """A member of a workspace as its owners and admins see it."""
+
+    user_id: str
+    name: str
+    nick_name: str
+    role: str
+    joined_at: int
+
+    @classmethod
+    def of(cls, member: WorkspaceMember, user: User) -> MemberRecord:
+        return cls(
+            user_id=user.id, name=user.name, nick_name=user.nick_name, role=member.role, joined_at=member.created_at
+        )
+
+
+# Who may change memberships (docs/studio.md, "Members"): owners and admins manage members; only an owner
+# grants the owner role or changes or removes an owner's membership; nobody removes or demotes the last owner.
+LAST_OWNER = "the workspace's last owner cannot be removed or demoted: make another member owner first"
+
+
+def _require_manager(principal: Principal) -> None:
+    if principal.role not in MANAGER_ROLES:
+        raise Forbidden(f"role {principal.role!r} cannot manage this workspace's members")
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise InvalidParams(f"role: {role[:40]!r} is not a role; roles: {', '.join(ROLES)}")
+    return role
+
+
+def check_user_name(name: str) -> str:
+    """A user name as typed, without its outer spaces: printable, 1 to ``MAX_USER_NAME`` characters."""
+    name = name.strip()
+    if not name or len(name) > MAX_USER_NAME or not name.isprintable():
+        raise InvalidParams(f"user_name: 1 to {MAX_USER_NAME} printable characters, no control characters")
+    return name
+
+
+async def _member(uow: UnitOfWork, workspace_id: str, user_id: str) -> tuple[WorkspaceMember, User]:
+    """The membership of ``user_id`` (an id: 1 to 32 digits) in the workspace, with its user; else 404."""
+    member = (
+        await uow.workspaces.member(workspace_id, user_id)
+        if user_id.isascii() and user_id.isdigit() and len(user_id) <= 32
+        else None
+    )
+    user = await uow.users.get(user_id) if member is not None else None
+    if member is None or user is None:
+        raise NotFound(f"member {user_id[:32]!r} not found in this workspace")
+    return member, user
+
+
+async def list_members(uow: UnitOfWork, principal: Principal) -> list[MemberRecord]:
+    """The principal's workspace's members, oldest first (owners and admins only)."""
+    _require_manager(principal)
+    rows = await uow.workspaces.members(principal.workspace_id, limit=MAX_MEMBERS)
+    return [MemberRecord.of(member, user) for member, user in rows]
+
+
+async def add_member(uow: UnitOfWork, principal: Principal, user_name: str, role: str) -> MemberRecord:
+    """The user named ``user_name`` (created when new, as ``plait keys create --user`` does) joins the
+    principal's workspace with ``role``; a user who is a member already is a 400 (change their role instead)."""
+    _require_manager(principal)
+    name, role = check_user_name(user_name), check_role(role)
+    if role == OWNER and principal.role != OWNER:
+        raise Forbidden("only an owner can make someone an owner")
+    await uow.workspaces.lock(principal.workspace_id)
+    user = await uow.users.get_by_name(name)
+    if user is not None and await uow.workspaces.member(principal.workspace_id, user.id) is not None:
+        raise InvalidParams(f"user_name: {name!r} is a member already; change their role instead")
+    user = user or await uow.users.add(User(name=name, nick_name=name))
+    member = await uow.workspaces.add_member(principal.workspace_id, user.id, role)
+    actor = audit.Actor.of(principal)
+    audit.record(uow, actor, "member.add", principal.workspace_id, ("user", user.id), name=user.name, role=role)
+    return MemberRecord.of(member, user)
+
+
+async def change_role(uow: UnitOfWork, principal: Principal, user_id: str, role: str) -> MemberRecord:
+    """Give a member another role; their keys act with it from their next request, in every process."""
+    _require_manager(principal)
+    role = check_role(role)
+    await uow.workspaces.lock(principal.workspace_id)
+    member, user = await _member(uow, principal.workspace_id, user_id)
+    if OWNER in (role, member.role) and principal.role != OWNER and role != member.role:
+        raise Forbidden("only an owner can make someone an owner or change an owner's role")
+    if member.role == OWNER and role != OWNER and await uow.workspaces.count_role(principal.workspace_id, OWNER) <= 1:
+        raise InvalidParams(LAST_OWNER)
+    if role != member.role:
+        before, member.role = member.role, role
+        await uow.flush()
+        detail: dict[str, audit.Detail] = {"name": user.name, "role": role, "was": before}
+        audit.record(uow, audit.Actor.of(principal), "member.role", principal.workspace_id, ("user", user.id), **detail)
+    return MemberRecord.of(member, user)
+
+
+async def remove_member(uow: UnitOfWork, principal: Principal, user_id: str) -> MemberRecord:
+    """Take a member out of the workspace and revoke their keys of it (so adding them back later does not
+    bring old keys back to life); their requests fail from the next one, in every process."""
+    _require_manager(principal)
+    await uow.workspaces.lock(principal.workspace_id)
+    member, user = await _member(uow, principal.workspace_id, user_id)
+    if member.role == OWNER and principal.role != OWNER:
+        raise Forbidden("only an owner can remove an owner")
+    if member.role == OWNER and await uow.workspaces.count_role(principal.workspace_id, OWNER) <= 1:
+        raise InvalidParams(LAST_OWNER)
+    record = MemberRecord.of(member, user)
+    revoked_at = now()
+    keys = await uow.api_keys.of_user(principal.workspace_id, user.id)
+    for key in keys:
+        key.revoked_at = revoked_at
+    await uow.workspaces.remove_member(member)
+    detail: dict[str, audit.Detail] = {"name": user.name, "role": member.role, "keys_revoked": len(keys)}
+    audit.record(uow, audit.Actor.of(principal), "member.remove", principal.workspace_id, ("user", user.id), **detail)
+    return record
+
+
+async def key_user(uow: UnitOfWork, principal: Principal, user_id: str | None) -> str:
+    """Whom a key made by ``principal`` acts as: themselves, or a member of the workspace (owners and admins
+    only; an admin makes no key for an owner, which would act with more than the admin's own role)."""
+    _require_manager(principal)
+    if user_id is None or user_id == principal.user_id:
+        return principal.user_id
+    member, user = await _member(uow, principal.workspace_id, user_id)
+    if member.role == OWNER and principal.role != OWNER:
+        raise Forbidden("only an owner can make a key that acts as an owner")
+    return user.id
 
 
 class UsageThrottle:

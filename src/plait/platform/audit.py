@@ -27,7 +27,9 @@ SYSTEM = "system"  # the actor key of the platform itself: the first start's wor
 ACTIONS = {
     "api_key.create": "an API key was made (its name, scopes and user; never its token)",
     "api_key.revoke": "an API key was revoked",
-    "member.add": "a user joined a workspace with a role (plait keys create --user)",
+    "member.add": "a user joined a workspace with a role (the studio's Members, or plait keys create --user)",
+    "member.role": "a member's role changed (the new role and the one before)",
+    "member.remove": "a member left a workspace (their keys of it were revoked: how many)",
     "workspace.create": "a workspace was made (the first start's, or by plait keys create --workspace)",
     "provider.set": "a model provider was added or changed (whether its key changed, never the key)",
     "provider.delete": "a model provider's settings were removed",

@@ -59,6 +59,39 @@ class WorkspaceRepository:
         member = await self.session.get(WorkspaceMember, (workspace_id, user_id))
         return member.role if member else None
 
+    async def member(self, workspace_id: str, user_id: str) -> WorkspaceMember | None:
+        return await self.session.get(WorkspaceMember, (workspace_id, user_id))
+
+    async def members(self, workspace_id: str, *, limit: int) -> list[tuple[WorkspaceMember, User]]:
+        """The workspace's members and their users, in the order they joined."""
+        query = (
+            select(WorkspaceMember, User)
+            .join(User, User.id == WorkspaceMember.user_id)
+            .where(WorkspaceMember.workspace_id == workspace_id)
+            .order_by(WorkspaceMember.created_at, WorkspaceMember.user_id)
+            .limit(limit)
+        )
+        return [(member, user) for member, user in await self.session.execute(query)]
+
+    async def lock(self, workspace_id: str) -> Workspace | None:
+        """The workspace row, locked until the transaction ends (PostgreSQL; SQLite has one writer at a time):
+        two membership changes of one workspace run one after the other, so a rule that counts its owners
+        holds."""
+        query = select(Workspace).where(Workspace.id == workspace_id).with_for_update()
+        return (await self.session.execute(query)).scalar()
+
+    async def count_role(self, workspace_id: str, role: str) -> int:
+        query = (
+            select(func.count())
+            .select_from(WorkspaceMember)
+            .where(WorkspaceMember.workspace_id == workspace_id, WorkspaceMember.role == role)
+        )
+        return int((await self.session.execute(query)).scalar_one())
+
+    async def remove_member(self, member: WorkspaceMember) -> None:
+        await self.session.delete(member)
+        await self.session.flush()
+
     async def for_user(
         self, user_id: str, *, page_num: int = 1, page_size: int = 20
     ) -> tuple[list[tuple[Workspace, str]], int]:
@@ -96,6 +129,11 @@ class ApiKeyRepository(ScopedRepository[ApiKey]):
         if key is None or (key.expires_at is not None and key.expires_at <= now):
             return None
         return key
+
+    async def of_user(self, workspace_id: str, user_id: str) -> list[ApiKey]:
+        """The user's keys of the workspace that are not revoked."""
+        query = self._scoped(workspace_id, ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+        return list((await self.session.execute(query)).scalars())
 
     async def mark_used(self, id: str, at: int) -> None:
         """One UPDATE, no read first: it runs on every authenticated request that is due a write."""

@@ -1,9 +1,10 @@
 """The studio in Debian's Chromium, driven by Playwright as a newcomer would use it: create an agent, chat with
 it (tokens streaming in) and stop it, start a new conversation, publish; see the knowledge a turn used; open an
-earlier conversation and go on; approve and reject a tool call the agent paused on; upload a document, see it
-ready and hit-test it; switch to Chinese and find the choice remembered; import a workflow, run it and answer
-its question; see a typo pinned to its node; read usage as a chart; find a key made in Settings in its audit
-log. Every step waits for what the page shows."""
+earlier conversation and go on; approve and reject a tool call the agent paused on; upload three files at once
+(two ready, one failed), read a document's chunks, hit-test with BM25, vectors and both side by side; switch to
+Chinese and find the choice remembered; import a workflow, run it and answer its question; see a typo pinned to
+its node; read usage as a chart; find a key made in Settings in its audit log. Every step waits for what the
+page shows."""
 
 from __future__ import annotations
 
@@ -161,19 +162,53 @@ def test_approve_a_tool_call_the_turn_paused_on_and_reject_the_next(page: Page) 
     expect(log.locator(".msg.assistant").last).to_have_text('{"approved":false}')  # what the model was told
 
 
-def test_upload_a_document_see_it_ready_and_hit_test_it(page: Page) -> None:
+def test_upload_several_files_at_once_read_the_chunks_and_hit_test_three_ways(page: Page) -> None:
     page.get_by_role("link", name="Knowledge").click()
     page.get_by_label("Name", exact=True).fill("Handbook")
     page.get_by_role("button", name="Create").click()
     expect(page.get_by_role("heading", name="Documents")).to_be_visible()
-    text = b"Holidays: every employee has 25 days of paid leave a year.\n\nParking is free on level two."
-    page.get_by_label("File").set_input_files({"name": "handbook.txt", "mimeType": "text/plain", "buffer": text})
+    files = {
+        "handbook.txt": b"Holidays: every employee has 25 days of paid leave a year.\n\nParking is free on level two.",
+        "canteen.md": b"# Canteen\n\nThe canteen opens at noon and serves soup on Fridays.",
+        "broken.json": b'{"broken": ',  # accepted, then its ingestion fails: the others go on
+    }
+    page.get_by_label("Files").set_input_files(
+        [{"name": name, "mimeType": "text/plain", "buffer": data} for name, data in files.items()]
+    )
     page.get_by_role("button", name="Upload", exact=True).click()
-    row = page.get_by_role("row").filter(has_text="handbook.txt")
-    expect(row.locator("[data-status=ready]")).to_have_text("Ready")  # polled while it was processing
+    uploads = page.locator(".uploads li")
+    expect(uploads).to_have_count(3)
+    for name in ("handbook.txt", "canteen.md"):  # each its own request, its bar full, then ready as the list polls
+        expect(uploads.filter(has_text=name).locator("[data-status=ready]")).to_have_text("Ready")
+        bar = uploads.filter(has_text=name).get_by_role("progressbar", name=name)
+        assert bar.evaluate("el => el.value === el.max && el.max > 0")
+        expect(page.get_by_role("row").filter(has_text=name).locator("[data-status=ready]")).to_have_text("Ready")
+    failed = uploads.filter(has_text="broken.json")
+    expect(failed.locator("[data-status=failed]")).to_have_text("Failed")
+    expect(failed.locator(".error")).not_to_be_empty()
+
+    page.get_by_role("button", name="handbook.txt").click()  # the chunk viewer
+    viewer = page.locator("section").filter(has=page.get_by_role("heading", name=re.compile(r"^Chunks of handbook")))
+    expect(viewer.get_by_role("heading")).to_have_text("Chunks of handbook.txt (1)")
+    chunk = viewer.locator(".chunk")
+    expect(chunk).to_have_count(1)
+    expect(chunk).to_contain_text("25 days of paid leave")
+    expect(chunk.locator(".muted")).to_have_text(re.compile(r"^#1 · \d+ characters$"))
+    expect(viewer).to_contain_text("Page 1 of 1")
+
     page.get_by_label("Query").fill("paid leave days")
     page.get_by_role("button", name="Search").click()
-    expect(page.locator(".hit").first).to_contain_text("25 days")
+    columns = page.locator(".hit-column")
+    expect(columns.get_by_role("heading")).to_have_text(["BM25 (full text)", "Vector (semantic)", "Hybrid"])
+    for i, score in enumerate((r"bm25 \d+\.\d{3}", r"vector -?\d\.\d{3}", r"hybrid \d\.\d{3}")):
+        top = columns.nth(i).locator(".hit").first
+        expect(top).to_contain_text("25 days")
+        expect(top.locator(".muted")).to_have_text(re.compile(rf"^handbook\.txt · {score}"))
+    tops = {round(columns.nth(i).bounding_box()["y"]) for i in range(3)}  # type: ignore[index]
+    assert len(tops) == 1, tops  # side by side on a laptop
+    page.set_viewport_size({"width": 480, "height": 800})
+    lefts = {round(columns.nth(i).bounding_box()["x"]) for i in range(3)}  # type: ignore[index]
+    assert len(lefts) == 1, lefts  # one under the other on a narrow screen
 
 
 def test_switch_to_chinese_and_the_choice_is_remembered(page: Page) -> None:

@@ -59,6 +59,27 @@ export async function call(method, path, body, { token } = {}) {
   return response.json();
 }
 
+// POST one file as the multipart `file` with XMLHttpRequest, which reports the bytes sent (fetch does not):
+// onProgress(sent, total) as they go; the JSON answer, or an ApiError as call() throws (status 0: no answer).
+export function upload(path, file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", `/api/studio${path}`);
+    for (const [name, value] of Object.entries(headers())) xhr.setRequestHeader(name, value);
+    xhr.responseType = "json";
+    xhr.upload.onprogress = (event) => { if (event.lengthComputable) onProgress(event.loaded, event.total); };
+    xhr.onload = () => {
+      const body = xhr.response || {};
+      if (xhr.status >= 200 && xhr.status < 300) resolve(body);
+      else reject(new ApiError(xhr.status, body.code || 0, body.msg || xhr.statusText));
+    };
+    xhr.onerror = () => reject(new ApiError(0, 0, ""));
+    const form = new FormData();
+    form.append("file", file);
+    xhr.send(form);
+  });
+}
+
 // POST a JSON body and hand each `data:` event of the SSE answer to onEvent, until the stream ends.
 export async function stream(path, body, onEvent, signal) {
   const response = await fetch(`/api/studio${path}`, {

@@ -28,6 +28,11 @@ ARGS = [
 ]
 TIMEOUT_MS = 15_000
 APPROVAL = Path(__file__).resolve().parents[2] / "examples" / "workflows" / "approval.yaml"
+DROP = """(form, [name, text]) => {
+  const data = new DataTransfer();
+  data.items.add(new File([text], name, { type: "text/plain" }));
+  form.dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }));
+}"""  # what a drop of a file from the desktop on the panel sends
 
 
 @pytest.fixture(scope="module")
@@ -186,6 +191,8 @@ def test_upload_several_files_at_once_read_the_chunks_and_hit_test_three_ways(pa
     failed = uploads.filter(has_text="broken.json")
     expect(failed.locator("[data-status=failed]")).to_have_text("Failed")
     expect(failed.locator(".error")).not_to_be_empty()
+    page.locator("form.drop").evaluate(DROP, ["dropped.txt", "Bicycles are parked in the yard."])  # or dropped
+    expect(uploads.filter(has_text="dropped.txt").locator("[data-status=ready]")).to_have_text("Ready")
 
     page.get_by_role("button", name="handbook.txt").click()  # the chunk viewer
     viewer = page.locator("section").filter(has=page.get_by_role("heading", name=re.compile(r"^Chunks of handbook")))

@@ -1,6 +1,7 @@
 """The Knowledge page's endpoints on a real server, on SQLite and on the machine's PostgreSQL: several files
 uploaded one request each (a bad one fails alone), a document's chunks paged in position order, hit testing by
-each search strategy with its scores; unknown or foreign ids are 404 / 4200 and bad paging 400 / 4000."""
+each search strategy with its scores; unknown or foreign ids are 404 / 4200 and bad paging 400 / 4000, as
+/openapi.json documents."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ HANDBOOK = "\n\n".join(
 @dataclass(frozen=True)
 class Studio:
     api: httpx.Client  # the loopback owner
+    base_url: str
     make_key: Callable[..., str]  # ``plait keys create`` options -> token
 
 
@@ -49,7 +51,7 @@ def studio(
         return result.output.strip().splitlines()[-1]
 
     with serve(settings) as url, httpx.Client(base_url=url + "/api/studio", headers=STUDIO, timeout=30) as api:
-        yield Studio(api=api, make_key=make_key)
+        yield Studio(api=api, base_url=url, make_key=make_key)
 
 
 @pytest.fixture(scope="module")
@@ -170,3 +172,13 @@ def test_hit_testing_refuses_an_unknown_strategy(studio: Studio, handbook: dict[
     for strategy in (2, -1, "x"):
         answer = studio.api.post(path, json={"query": "parking", "search_strategy": strategy})
         assert _code(answer) == (400, 4000), strategy
+
+
+def test_the_chunks_route_is_documented_with_its_paging_and_error_answers(studio: Studio) -> None:
+    paths = httpx.get(f"{studio.base_url}/openapi.json").json()["paths"]
+    operation = paths["/api/studio/datasets/{dataset_id}/documents/{document_id}/chunks"]["get"]
+    names = {parameter["name"] for parameter in operation["parameters"]}
+    assert names == {"dataset_id", "document_id", "page_num", "page_size"}
+    assert {"200", "400", "401", "403", "404"} <= operation["responses"].keys() and "422" not in operation["responses"]
+    error = operation["responses"]["404"]["content"]["application/json"]["schema"]
+    assert error == {"$ref": "#/components/schemas/ErrorEnvelope"}

@@ -117,7 +117,7 @@ export async function datasetPage(root, datasetId) {
     }
     if (found.items.some((doc) => doc.status === "processing")) timer = setTimeout(() => refresh().catch(() => {}), POLL_MS);
   }
-  const list = h("ul", { class: "uploads" });
+  const list = h("ul", { class: "uploads", "aria-live": "polite" });
   async function send(file) {
     const entry = uploadRow(file);
     uploads.push(entry);

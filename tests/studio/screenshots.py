@@ -33,6 +33,14 @@ HANDBOOK = (
     "days when the receipt is uploaded to the expenses page."
 )
 DAY = 86_400
+MORE_FILES = {  # uploaded through the page, two at once
+    "parking.md": "# Parking\n\nCars park on level two. Bicycles park in the courtyard, by the north door.",
+    "canteen.txt": "The canteen opens at noon; soup on Fridays, and the coffee is free all day.",
+}
+
+
+def _text_file(name: str, text: str) -> dict[str, Any]:
+    return {"name": name, "mimeType": "text/plain", "buffer": text.encode()}
 
 
 def _ok(response: httpx.Response) -> Any:
@@ -130,11 +138,17 @@ def take(base_url: str, ids: dict[str, str], data_dir: Path) -> None:
 
         page.goto(f"/#dataset/{ids['dataset']}")
         expect(page.locator("[data-status=ready]")).to_be_visible()
+        page.get_by_label("Files").set_input_files([_text_file(name, text) for name, text in MORE_FILES.items()])
+        page.get_by_role("button", name="Upload", exact=True).click()  # each file its own request, bar and status
+        for name in MORE_FILES:
+            expect(page.locator(".uploads li").filter(has_text=name).locator("[data-status=ready]")).to_be_visible()
+        page.get_by_role("button", name="handbook.txt").click()  # its chunks
+        expect(page.locator(".chunk").first).to_be_visible()
         shoot(page, "knowledge")
         page.get_by_label("Query").fill("where to park a bicycle")
         page.get_by_role("button", name="Search").click()
-        expect(page.locator(".hit").first).to_be_visible()
-        page.locator(".hit").first.scroll_into_view_if_needed()
+        expect(page.locator(".hit-column .hit")).not_to_have_count(0)
+        page.get_by_role("heading", name="Hit testing").evaluate('el => el.scrollIntoView({block: "start"})')
         shoot(page, "hit-test")
 
         page.goto(f"/#workflow/{ids['workflow']}")

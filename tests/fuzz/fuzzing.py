@@ -1,7 +1,7 @@
 """Schemathesis against a real ``plait serve``: a server on 127.0.0.1 over a fresh data dir, a key, one of each
-resource the API names by id (bot, conversation, message, dataset, document, file, workflow, plugin, key), and
-``schemathesis run --checks all`` over ``/openapi.json`` with those ids in its dictionaries, so most generated
-requests reach a handler instead of a 404.
+resource the API names by id (bot, conversation, message, dataset, document, file, workflow, plugin, key,
+member), and ``schemathesis run --checks all`` over ``/openapi.json`` with those ids in its dictionaries, so
+most generated requests reach a handler instead of a 404.
 
 The CI test (test_fuzz.py) runs a bounded count; the full run is this file as a script::
 
@@ -158,6 +158,8 @@ def seed_resources(base_url: str, token: str) -> dict[str, list[str]]:
         plugin = {"space_id": space_id, "name": "fuzz", "type": "openapi", "openapi": {"document": PLUGIN_SPEC}}
         plugin_id = _data(http.post("/v1/plugins/create", json=plugin))["plugin_id"]
         spare_key = http.post("/api/studio/keys", json={"name": "spare"}).json()["id"]  # one to revoke
+        spare = {"user_name": f"spare-{uuid.uuid4().hex[:8]}", "role": "viewer"}  # one to re-role and remove
+        member = http.post("/api/studio/members", json=spare).json()["user_id"]
     return {
         "space": [space_id],
         "bot": [bot_id],
@@ -171,6 +173,7 @@ def seed_resources(base_url: str, token: str) -> dict[str, list[str]]:
         "execute": [run["execute_id"]],
         "plugin": [plugin_id],
         "key": [spare_key],
+        "member": [member],
     }
 
 
@@ -195,6 +198,7 @@ BINDINGS = {
     "execute_id": "execute",
     "plugin_id": "plugin",
     "key_id": "key",
+    "user_id": "member",
 }
 ID_PROBABILITY = 0.85  # the rest stay generated: unknown ids must answer 404 as documented
 

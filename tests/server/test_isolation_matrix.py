@@ -192,6 +192,10 @@ MATRIX: dict[str, Entry] = {
     "GET /api/studio/keys": Entry("studio", owners=True),
     "POST /api/studio/keys": Entry("studio", write=True, owners=True, body={"name": "m"}),
     "POST /api/studio/keys/{key_id}/revoke": Entry("studio", write=True, owners=True),
+    "GET /api/studio/members": Entry("studio", owners=True),
+    "POST /api/studio/members": Entry("studio", write=True, owners=True, body={"user_name": "m", "role": "viewer"}),
+    "PUT /api/studio/members/{user_id}": Entry("studio", write=True, owners=True, body={"role": "member"}),
+    "DELETE /api/studio/members/{user_id}": Entry("studio", write=True, owners=True),
     "GET /api/studio/audit": Entry("studio", owners=True, query={"action": "api_key", "since": "0"}),
     "GET /api/studio/usage": Entry("studio"),
     "GET /api/studio/workflows": Entry("studio"),
@@ -220,6 +224,7 @@ PATH_IDS = {  # path parameters and the seeded resource each names
     "execute_id": "execute",
     "run_id": "execute",
     "key_id": "key",
+    "user_id": "member",
 }
 LITERALS = {"name": "openai", "path:path": "nothing", "node_execute_uuid": "0"}
 ROLES = ["revoked", "wrong_scope", "other_workspace", "viewer", "member", "owner"]  # the writers last

@@ -13,7 +13,7 @@ from plait.store import UnitOfWork
 from plait.store.base import now
 from plait.store.repositories.access import hash_token
 from plait.store.tables import ApiKey, User, Workspace, WorkspaceMember
-from plait.store.tables.workspaces import ROLES
+from plait.store.tables.workspaces import ROLES as ROLES  # owner, admin, member, viewer
 
 ADMIN_NAME = "admin"
 DEFAULT_WORKSPACE = "Personal"
@@ -74,6 +74,7 @@ class KeyRecord:
 
     id: str
     workspace_id: str
+    user_id: str | None
     name: str
     prefix: str
     scopes: tuple[str, ...]
@@ -85,6 +86,7 @@ class KeyRecord:
         return cls(
             id=key.id,
             workspace_id=key.workspace_id,
+            user_id=key.user_id,
             name=key.name,
             prefix=key.prefix,
             scopes=tuple(key.scopes),

@@ -1,12 +1,13 @@
-"""``/api/studio/session``, ``/api/studio/providers``, ``/api/studio/keys`` and ``/api/studio/audit``: who is
-signed in and where, the workspace's model providers, its API keys (owners and admins only: a key reaches
-everything its scopes allow, and a provider key spends the workspace's credit), and its audit log (owners and
-admins only: it names every key and member)."""
+"""``/api/studio/session``, ``/api/studio/providers``, ``/api/studio/keys``, ``/api/studio/members`` and
+``/api/studio/audit``: who is signed in and where, the workspace's model providers, its API keys (owners and
+admins only: a key reaches everything its scopes allow, and a provider key spends the workspace's credit), its
+members and their roles (owners and admins only; the rules are in `plait.platform.access`), and its audit log
+(owners and admins only: it names every key and member)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,6 +34,27 @@ class NewKey(BaseModel):
 
     name: str = Field(min_length=1, max_length=100)
     scopes: list[str] = Field(default_factory=list)
+    user_id: str | None = Field(
+        default=None, max_length=32, description="The member the key acts as (with their role); default: the caller."
+    )
+
+
+Role = Literal["owner", "admin", "member", "viewer"]
+
+
+class NewMember(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_name: str = Field(
+        min_length=1, max_length=access.MAX_USER_NAME, description="A user's name; a new name makes the user."
+    )
+    role: Role = "member"
+
+
+class MemberRole(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role
 
 
 def _require_admin(caller: Principal) -> None:
@@ -95,6 +117,7 @@ def _key(key: access.KeyRecord) -> dict[str, Any]:
     return {
         "id": key.id,
         "name": key.name,
+        "user_id": key.user_id,
         "prefix": key.prefix,
         "scopes": list(key.scopes),
         "revoked": key.revoked_at is not None,
@@ -116,7 +139,7 @@ async def create_key(body: NewKey, uow: Uow, caller: StudioCaller) -> dict[str, 
         uow,
         audit.Actor.of(caller),
         workspace_id=caller.workspace_id,
-        user_id=caller.user_id,
+        user_id=await access.key_user(uow, caller, body.user_id),
         name=body.name.strip(),
         scopes=body.scopes,
     )
@@ -127,6 +150,30 @@ async def create_key(body: NewKey, uow: Uow, caller: StudioCaller) -> dict[str, 
 async def revoke_key(key_id: str, uow: Uow, caller: StudioCaller) -> dict[str, Any]:
     _require_admin(caller)
     return _key(await access.revoke_key(uow, audit.Actor.of(caller), [caller.workspace_id], key_id))
+
+
+@router.get("/members")
+async def list_members(uow: Uow, caller: StudioCaller) -> dict[str, Any]:
+    """The workspace's members and their roles, oldest first (owners and admins only)."""
+    return {"items": [asdict(m) for m in await access.list_members(uow, caller)], "roles": list(access.ROLES)}
+
+
+@router.post("/members", status_code=201)
+async def add_member(body: NewMember, uow: Uow, caller: StudioCaller) -> dict[str, Any]:
+    """Add a user (made when the name is new) with a role; only an owner adds an owner."""
+    return asdict(await access.add_member(uow, caller, body.user_name, body.role))
+
+
+@router.put("/members/{user_id}")
+async def change_member_role(user_id: str, body: MemberRole, uow: Uow, caller: StudioCaller) -> dict[str, Any]:
+    """Give a member another role; the last owner keeps theirs (400 / 4000)."""
+    return asdict(await access.change_role(uow, caller, user_id, body.role))
+
+
+@router.delete("/members/{user_id}")
+async def remove_member(user_id: str, uow: Uow, caller: StudioCaller) -> dict[str, Any]:
+    """Remove a member and revoke their keys of this workspace; the last owner stays (400 / 4000)."""
+    return asdict(await access.remove_member(uow, caller, user_id))
 
 
 Seconds = Annotated[int | None, Query(ge=0, le=2**53, description="Unix seconds, included.")]

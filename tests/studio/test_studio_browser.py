@@ -3,8 +3,8 @@ it (tokens streaming in) and stop it, start a new conversation, publish; see the
 earlier conversation and go on; approve and reject a tool call the agent paused on; upload three files at once
 (two ready, one failed), read a document's chunks, hit-test with BM25, vectors and both side by side; switch to
 Chinese and find the choice remembered; import a workflow, run it and answer its question; see a typo pinned to
-its node; read usage as a chart; find a key made in Settings in its audit log. Every step waits for what the
-page shows."""
+its node; read usage as a chart; find a key made in Settings in its audit log; add a member, give them a key,
+change their role and remove them (the key stops at once). Every step waits for what the page shows."""
 
 from __future__ import annotations
 
@@ -298,3 +298,28 @@ def test_settings_shows_the_audit_log_without_the_token(page: Page) -> None:
     expect(row.get_by_role("cell").nth(2)).to_have_text("local-owner")  # the studio's loopback owner made it
     expect(row.get_by_role("cell").nth(1)).to_have_text("api_key.create")
     assert token.startswith("pat_") and token not in audit.inner_text()
+
+
+def test_settings_adds_a_member_changes_their_role_and_removes_them(page: Page, base_url: str) -> None:
+    page.get_by_role("link", name="Settings").click()
+    members = page.locator("section").filter(has=page.get_by_role("heading", name="Members", exact=True))
+    members.get_by_label("User name").fill("grace")
+    members.get_by_label("Role", exact=True).select_option("viewer")
+    members.get_by_role("button", name="Add member").click()
+    expect(page.get_by_label("Role of grace")).to_have_value("viewer")
+    page.get_by_label("Role of grace").select_option("admin")
+    expect(page.get_by_role("status").filter(has_text="Role changed.")).to_be_visible()
+    expect(page.get_by_label("Role of grace")).to_have_value("admin")
+
+    page.get_by_label("Key name").fill("grace's key")
+    page.get_by_label("Acts as").select_option(label="grace (Admin)")
+    page.get_by_role("button", name="Create key").click()
+    token = page.locator(".token").inner_text()
+    session = f"{base_url}/api/studio/session"
+    bearer = {"authorization": f"Bearer {token}"}
+    assert httpx.get(session, headers=bearer).json()["role"] == "admin"
+
+    page.get_by_role("button", name="Remove grace").click()
+    expect(page.get_by_role("status").filter(has_text="Member removed.")).to_be_visible()
+    expect(page.get_by_label("Role of grace")).to_have_count(0)
+    assert httpx.get(session, headers=bearer).status_code == 401  # her key stopped at once

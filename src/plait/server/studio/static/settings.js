@@ -1,4 +1,5 @@
-// Settings: the workspace's model providers, its API keys and its audit log (read only).
+// Settings: the workspace's model providers, its API keys, its members and their roles, and its audit log
+// (read only).
 import { call } from "./api.js";
 import { field, go, h, toast, when } from "./dom.js";
 import { t } from "./i18n.js";
@@ -42,9 +43,20 @@ async function providersPanel() {
     form);
 }
 
-async function keysPanel() {
+const roleName = (role) => t(`settings.role_${role}`);
+
+// The members' names by user id, and the roles there are: what the keys and members panels show.
+async function members() {
+  const found = await call("GET", "/members");
+  return { items: found.items, roles: found.roles, names: new Map(found.items.map((m) => [m.user_id, m.name])) };
+}
+
+async function keysPanel(pending) {
   const found = await call("GET", "/keys");
+  const team = await pending;
   const name = h("input", { type: "text", required: true, maxlength: 100 });
+  const user = h("select", {}, h("option", { value: "" }, t("settings.key_user_me")),
+    team.items.map((m) => h("option", { value: m.user_id }, `${m.name} (${roleName(m.role)})`)));
   const shown = h("div", { "aria-live": "polite" });
   const revoke = (id) => async () => {
     await call("POST", `/keys/${id}/revoke`).catch((err) => toast(err.message));
@@ -53,18 +65,54 @@ async function keysPanel() {
   const form = h("form", { onsubmit: async (event) => {
     event.preventDefault();
     try {
-      const key = await call("POST", "/keys", { name: name.value.trim() });
+      const key = await call("POST", "/keys", { name: name.value.trim(), user_id: user.value || null });
       shown.replaceChildren(h("p", {}, t("settings.token_once")), h("p", { class: "token" }, key.token));
     } catch (err) {
       toast(err.message);
     }
-  } }, h("div", { class: "row" }, field(t("settings.key_name"), name), h("button", { type: "submit" }, t("settings.create_key"))));
+  } }, h("div", { class: "row" }, field(t("settings.key_name"), name), field(t("settings.key_user"), user, t("settings.key_user_hint")),
+    h("button", { type: "submit" }, t("settings.create_key"))));
   return h("section", { class: "panel" }, h("h2", {}, t("settings.keys")),
     h("table", {}, h("tbody", {}, found.items.map((k) => h("tr", {},
-      h("td", {}, k.name), h("td", {}, h("code", {}, `${k.prefix}…`)), h("td", {}, k.scopes.join(", ") || t("settings.all_scopes")),
+      h("td", {}, k.name), h("td", {}, team.names.get(k.user_id) ?? ""), h("td", {}, h("code", {}, `${k.prefix}…`)), h("td", {}, k.scopes.join(", ") || t("settings.all_scopes")),
       h("td", {}, k.last_used_at ? when(k.last_used_at) : ""),
       h("td", {}, k.revoked ? t("settings.revoked") : h("button", { type: "button", class: "quiet", onclick: revoke(k.id) }, t("settings.revoke"))))))),
     form, shown);
+}
+
+// The members: a role to pick for each (saved at once) and a remove button; a form adds a user by name.
+async function membersPanel(pending) {
+  const team = await pending;
+  const roles = (chosen) => team.roles.map((r) => h("option", { value: r, selected: r === chosen }, roleName(r)));
+  const act = (method, path, body, done) => async () => {
+    try {
+      await call(method, path, body);
+      toast(done);
+      go("#settings");
+    } catch (err) {
+      toast(err.message);
+      go("#settings");
+    }
+  };
+  const row = (m) => {
+    const role = h("select", { "aria-label": t("settings.member_role_of", { name: m.name }) }, roles(m.role));
+    role.addEventListener("change", () => act("PUT", `/members/${m.user_id}`, { role: role.value }, t("settings.member_role_saved"))());
+    return h("tr", {}, h("td", {}, m.name), h("td", {}, role), h("td", {}, when(m.joined_at)),
+      h("td", {}, h("button", { type: "button", class: "quiet", "aria-label": t("settings.member_remove_of", { name: m.name }),
+        onclick: act("DELETE", `/members/${m.user_id}`, undefined, t("settings.member_removed")) }, t("settings.remove"))));
+  };
+  const userName = h("input", { type: "text", required: true, maxlength: 100, autocomplete: "off" });
+  const role = h("select", {}, roles("member"));
+  const form = h("form", { onsubmit: (event) => {
+    event.preventDefault();
+    act("POST", "/members", { user_name: userName.value.trim(), role: role.value }, t("settings.member_added"))();
+  } }, h("h3", {}, t("settings.add_member")),
+  h("div", { class: "row" }, field(t("settings.member_name"), userName), field(t("settings.member_role"), role),
+    h("button", { type: "submit" }, t("settings.add_member"))));
+  return h("section", { class: "panel" }, h("h2", {}, t("settings.members")), h("p", { class: "muted" }, t("settings.members_help")),
+    h("table", {}, h("thead", {}, h("tr", {}, ["name", "role", "joined"].map((c) => h("th", {}, t(`settings.member_${c}`))), h("th", {}))),
+      h("tbody", {}, team.items.map(row))),
+    form);
 }
 
 const AUDIT_PAGE = 20;
@@ -106,9 +154,11 @@ async function auditPanel() {
 
 export async function settingsPage(root) {
   root.append(h("h1", {}, t("nav.settings")));
-  for (const panel of [providersPanel, keysPanel, auditPanel]) {
+  const team = members();  // owners and admins only: the panels that need it show its error
+  team.catch(() => {});
+  for (const panel of [providersPanel, keysPanel, membersPanel, auditPanel]) {
     try {
-      root.append(await panel());
+      root.append(await panel(team));
     } catch (err) {
       root.append(h("section", { class: "panel" }, h("p", { class: "error" }, err.message)));
     }

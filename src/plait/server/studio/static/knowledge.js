@@ -142,7 +142,7 @@ export async function datasetPage(root, datasetId) {
     file.value = "";
     sendAll(files);
   }, ondragover: (event) => { event.preventDefault(); uploadForm.classList.add("over"); },
-  ondragleave: () => uploadForm.classList.remove("over"),
+  ondragleave: (event) => { if (!uploadForm.contains(event.relatedTarget)) uploadForm.classList.remove("over"); },
   ondrop: (event) => {
     event.preventDefault();
     uploadForm.classList.remove("over");

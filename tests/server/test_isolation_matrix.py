@@ -169,6 +169,8 @@ MATRIX: dict[str, Entry] = {
     "PUT /api/studio/agents/{agent_id}": Entry("studio", write=True, body={"name": "renamed"}),
     "POST /api/studio/agents/{agent_id}/publish": Entry("studio", write=True),
     "GET /api/studio/agents/{agent_id}/versions": Entry("studio"),
+    "GET /api/studio/agents/{agent_id}/versions/{version}": Entry("studio"),
+    "GET /api/studio/plugins": Entry("studio"),
     "GET /api/studio/models": Entry("studio"),
     "POST /api/studio/agents/{agent_id}/chat": Entry("studio", write=True, body={"message": "hi"}),
     "POST /api/studio/chats/submit_tool_outputs": Entry(
@@ -224,6 +226,7 @@ PATH_IDS = {  # path parameters and the seeded resource each names
     "execute_id": "execute",
     "run_id": "execute",
     "key_id": "key",
+    "version": "version",
     "user_id": "member",
 }
 LITERALS = {"name": "openai", "path:path": "nothing", "node_execute_uuid": "0"}
@@ -248,8 +251,11 @@ def test_every_route_has_a_matrix_entry(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def owned(server: Running, token: str) -> dict[str, str]:
-    """This workspace's resources, one of each, by kind."""
-    return {kind: values[0] for kind, values in seed_resources(server.base_url, token).items()}
+    """This workspace's resources, one of each, by kind (and the seeded bot's published version)."""
+    owned = {kind: values[0] for kind, values in seed_resources(server.base_url, token).items()}
+    versions = f"{server.base_url}/api/studio/agents/{owned['bot']}/versions"
+    owned["version"] = httpx.get(versions, headers={"authorization": f"Bearer {token}"}).json()["items"][0]["version"]
+    return owned
 
 
 @pytest.fixture(scope="module")

@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+import httpx
 import uvicorn
+from typer.testing import CliRunner
 
+from plait.cli import app as cli
 from plait.server import create_app
 from plait.settings import Settings
 
 START_SECONDS = 30
+STUDIO = {"x-plait-studio": "1"}  # what the page sends: with no key, the loopback owner
 
 
 @contextmanager
@@ -33,3 +38,19 @@ def serve(settings: Settings) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=START_SECONDS)
+
+
+@contextmanager
+def studio_client(data_dir: Path, database_url: str = "") -> Iterator[tuple[httpx.Client, Callable[..., str]]]:
+    """A server on ``data_dir`` (SQLite, or ``database_url``) with the hashing embedder: the loopback owner's
+    ``/api/studio`` client, and a maker of keys the way an admin makes them (``plait keys create`` options)."""
+    settings = Settings.load(data_dir=data_dir, database_url=database_url, embedder="hashing", auth_cache_seconds=0)
+    env = {"PLAIT_DATA_DIR": str(data_dir), "PLAIT_DATABASE_URL": database_url}
+
+    def make_key(*options: str) -> str:
+        result = CliRunner().invoke(cli, ["keys", "create", *options], env=env)
+        assert result.exit_code == 0, result.output
+        return result.output.strip().splitlines()[-1]
+
+    with serve(settings) as url, httpx.Client(base_url=url + "/api/studio", headers=STUDIO, timeout=30) as api:
+        yield api, make_key

@@ -39,6 +39,7 @@ CONFIG_COLUMNS = (
     "approve_before",
     "workflows",
 )  # the Bot columns a BotConfig is stored in, and a published version's snapshot holds
+SEARCH_STRATEGIES = (0, 1, 20)  # a bot's knowledge.search_strategy: hybrid, semantic (vectors), full text (BM25)
 TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 PUBLISHED_CACHE_SECONDS = 5.0
 PUBLISHED_CACHE_SIZE = 1024
@@ -142,6 +143,9 @@ async def _checked(
         providers = [config.name for config in await uow.model_configs.all(workspace_id)]
         check_model_id(after.model.model_id, providers)
     check_tools(after.tools)
+    strategy = after.knowledge.search_strategy
+    if strategy != (before.knowledge.search_strategy if before else 0) and strategy not in SEARCH_STRATEGIES:
+        raise InvalidParams(f"knowledge.search_strategy: 0 (hybrid), 1 (semantic) or 20 (full text), not {strategy}")
     await check_bindings(uow, workspace_id, before, after)
     if after.workflow_ids != (before.workflow_ids if before is not None else ()):
         await _check_workflows(uow, workspace_id, after.workflow_ids)

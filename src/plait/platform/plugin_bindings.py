@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from plait.platform.access import Principal
 from plait.platform.bot_config import BotConfig
 from plait.platform.builtin_plugins import BUILTINS, is_builtin
 from plait.platform.errors import InvalidParams
@@ -38,6 +39,41 @@ async def bound_plugins(uow: UnitOfWork, workspace_id: str, config: BotConfig) -
     for row in await uow.plugins.among(workspace_id, [i for i in ids if not is_builtin(i)]):
         operations = {o["name"]: o.get("description", "") for o in row.operations}
         found[row.id] = BoundPlugin(id=row.id, name=row.name, description=row.description, operations=operations)
+    return found
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BindablePlugin:
+    """A plugin a bot may name, as the agent editor offers it: ``kind`` is ``builtin``, ``openapi`` or ``mcp``
+    (an MCP server is a plugin of that kind), ``operations`` its tools' names and descriptions as last read."""
+
+    id: str
+    name: str
+    kind: str
+    description: str
+    operations: dict[str, str]
+
+
+async def bindable_plugins(uow: UnitOfWork, principal: Principal) -> list[BindablePlugin]:
+    """The built-in plugins, then the workspace's own, oldest first, with the operations stored when each was
+    last read (no MCP server is asked here: the editor opens without waiting for one)."""
+    found = []
+    for plugin_id, builtin in BUILTINS.items():
+        tool = builtin.make().spec
+        found.append(
+            BindablePlugin(
+                id=plugin_id,
+                name=builtin.name,
+                kind="builtin",
+                description=builtin.description,
+                operations={tool.name: tool.description},
+            )
+        )
+    for row in await uow.plugins.all(principal.workspace_id):
+        operations = {o["name"]: o.get("description", "") for o in row.operations}
+        found.append(
+            BindablePlugin(id=row.id, name=row.name, kind=row.kind, description=row.description, operations=operations)
+        )
     return found
 
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,7 +31,7 @@ class ModelFields(_Strict):
 class KnowledgeFields(_Strict):
     dataset_ids: list[str] = Field(default_factory=list, max_length=20)
     auto_call: bool = True
-    search_strategy: int = 0
+    search_strategy: Literal[0, 1, 20] = 0  # how the knowledge is searched: 0 hybrid, 1 semantic, 20 full text
 
 
 class PluginFields(_Strict):
@@ -68,6 +68,7 @@ class AgentDraft(_Strict):
     suggested_questions: list[str] = Field(default_factory=list, max_length=10)
     client_tools: list[ClientToolFields] | None = Field(default=None, max_length=50)  # None: kept as they are
     approve_before: list[str] | None = Field(default=None, max_length=64)  # plugin tools that wait for approval
+    workflow_ids: list[str] | None = Field(default=None, max_length=20)  # the workspace's workflows; None: kept
 
     def apply(self, config: typed.BotConfig) -> typed.BotConfig:
         if self.client_tools is not None:
@@ -77,6 +78,8 @@ class AgentDraft(_Strict):
             config = config.with_changes(tools=tools)
         if self.approve_before is not None:
             config = config.with_changes(approve_before=tuple(dict.fromkeys(self.approve_before)))
+        if self.workflow_ids is not None:
+            config = config.with_changes(workflow_ids=tuple(dict.fromkeys(self.workflow_ids)))
         return config.with_changes(
             name=self.name.strip(),
             description=self.description,
@@ -132,6 +135,7 @@ def config_view(config: typed.BotConfig) -> dict[str, Any]:
             {"name": t.name, "description": t.description, "parameters": t.parameters} for t in config.tools
         ],
         "approve_before": list(config.approve_before),
+        "workflow_ids": list(config.workflow_ids),
     }
 
 
@@ -167,3 +171,8 @@ def version_view(version: VersionRecord) -> dict[str, Any]:
         "model_id": version.config.model.model_id,
         "persona": version.config.persona,
     }
+
+
+def version_config_view(version: VersionRecord) -> dict[str, Any]:
+    """One version and its whole config, in the draft's shape (what the page compares)."""
+    return version_view(version) | {"connector_ids": list(version.connector_ids), "config": config_view(version.config)}

@@ -1,22 +1,31 @@
-"""``/api/studio/agents``: list, create, read and save the draft, publish, version history; and the models an
-agent may use."""
+"""``/api/studio/agents``: list, create, read and save the draft, publish, version history and one version's
+config; and the models an agent may use."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from plait.models.registry import default_registry
-from plait.platform import bot_versions, bots, providers
+from plait.platform import bot_versions, bots, plugin_bindings, providers
 from plait.platform.bot_config import BotConfig, ModelSettings
 from plait.server.deps import Services, Uow
-from plait.server.studio.agent_schemas import AgentDraft, NewAgent, agent_view, summary_view, version_view
+from plait.server.studio.agent_schemas import (
+    AgentDraft,
+    NewAgent,
+    agent_view,
+    summary_view,
+    version_config_view,
+    version_view,
+)
 from plait.server.studio.auth import StudioCaller
 
 router = APIRouter(prefix="/api/studio")
 PageNum = Annotated[int, Query(ge=1)]
 PageSize = Annotated[int, Query(ge=1, le=bots.MAX_PAGE_SIZE)]
+Version = Annotated[str, Path(description="A version id, as the version history lists it", max_length=40)]
 STUDIO_CONNECTOR = "1024"  # Coze's "API" connector: a studio publish serves the API like any other
 
 
@@ -59,6 +68,25 @@ async def list_versions(
 ) -> dict[str, Any]:
     page = await bot_versions.list_versions(uow, caller, agent_id, page_num=page_num, page_size=page_size)
     return {"items": [version_view(version) for version in page.items], "total": page.total}
+
+
+@router.get("/agents/{agent_id}/versions/{version}")
+async def get_version(agent_id: str, version: Version, uow: Uow, caller: StudioCaller) -> dict[str, Any]:
+    """One published version with its whole config, to compare with another or with the draft."""
+    return version_config_view(await bot_versions.get_version(uow, caller, agent_id, version))
+
+
+@router.get("/plugins")
+async def list_plugins(uow: Uow, caller: StudioCaller) -> dict[str, Any]:
+    """What an agent's tools may come from: the built-in plugins, then the workspace's OpenAPI plugins and MCP
+    servers, each with its operations (an agent binds one as ``{plugin_id, api_id}``)."""
+    items = await plugin_bindings.bindable_plugins(uow, caller)
+    return {
+        "items": [
+            asdict(item) | {"operations": [{"name": n, "description": d} for n, d in item.operations.items()]}
+            for item in items
+        ]
+    }
 
 
 @router.get("/models")

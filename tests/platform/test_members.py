@@ -5,8 +5,9 @@ forgotten at once despite a long TTL, for a role change as for a removal."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import pytest
 from platform_fixtures import workspace_owner
@@ -169,3 +170,22 @@ async def test_a_cached_principal_sees_a_role_change_and_a_removal_at_once(space
             await cache.authenticate(uow, made.token)
         (key,) = [k for k in await access.list_keys(uow, space.owner.workspace_id) if k.id == made.key.id]
         assert key.revoked_at is not None
+
+
+async def test_two_owners_demoting_each_other_at_once_leave_one_owner(space: Space) -> None:
+    olga = await _add(space, space.owner, "olga", "owner")
+    me = space.owner
+
+    async def demote(caller: Principal, user_id: str) -> str:
+        try:
+            async with space.database.unit_of_work() as uow:
+                await access.change_role(uow, caller, user_id, "admin")
+        except InvalidParams:
+            return "refused"
+        return "done"
+
+    outcomes = await asyncio.gather(demote(me, olga.user_id), demote(space.as_(olga), me.user_id))
+    assert sorted(outcomes) == ["done", "refused"]
+    async with space.database.unit_of_work() as uow:
+        roles = [m.role for m in await access.list_members(uow, Principal(**{**asdict(me), "role": "admin"}))]
+    assert roles.count("owner") == 1

@@ -198,6 +198,14 @@ async def _member(uow: UnitOfWork, workspace_id: str, user_id: str) -> tuple[Wor
     return member, user
 
 
+async def _keeps_an_owner(uow: UnitOfWork, workspace_id: str) -> None:
+    """Checked again after the change is written, inside its transaction: with the workspace row locked
+    (PostgreSQL) or the database's one write lock held (SQLite), a concurrent change of another owner has
+    committed or waits, so two owners demoting each other at once leave one. The error rolls the change back."""
+    if await uow.workspaces.count_role(workspace_id, OWNER) == 0:
+        raise InvalidParams(LAST_OWNER)
+
+
 async def list_members(uow: UnitOfWork, principal: Principal) -> list[MemberRecord]:
     """The principal's workspace's members, oldest first (owners and admins only)."""
     _require_manager(principal)
@@ -236,6 +244,7 @@ async def change_role(uow: UnitOfWork, principal: Principal, user_id: str, role:
     if role != member.role:
         before, member.role = member.role, role
         await uow.flush()
+        await _keeps_an_owner(uow, principal.workspace_id)
         detail: dict[str, audit.Detail] = {"name": user.name, "role": role, "was": before}
         audit.record(uow, audit.Actor.of(principal), "member.role", principal.workspace_id, ("user", user.id), **detail)
     return MemberRecord.of(member, user)
@@ -252,11 +261,13 @@ async def remove_member(uow: UnitOfWork, principal: Principal, user_id: str) -> 
     if member.role == OWNER and await uow.workspaces.count_role(principal.workspace_id, OWNER) <= 1:
         raise InvalidParams(LAST_OWNER)
     record = MemberRecord.of(member, user)
+    await uow.workspaces.remove_member(member)
+    await _keeps_an_owner(uow, principal.workspace_id)
     revoked_at = now()
     keys = await uow.api_keys.of_user(principal.workspace_id, user.id)
     for key in keys:
         key.revoked_at = revoked_at
-    await uow.workspaces.remove_member(member)
+    await uow.flush()
     detail: dict[str, audit.Detail] = {"name": user.name, "role": member.role, "keys_revoked": len(keys)}
     audit.record(uow, audit.Actor.of(principal), "member.remove", principal.workspace_id, ("user", user.id), **detail)
     return record

@@ -89,6 +89,60 @@ def test_create_an_agent_chat_with_streaming_stop_and_publish(page: Page, slow_m
     expect(page.get_by_role("row").filter(has_text="Travel helper")).to_contain_text("Published")
 
 
+def test_publish_twice_and_read_the_differences_of_the_two_versions(page: Page) -> None:
+    page.get_by_label("Name", exact=True).fill("Diffed")
+    page.get_by_role("button", name="Create").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Diffed")
+    page.get_by_label("Model", exact=True).fill("scripted/echo")
+    page.get_by_label("Persona and instructions").fill("Answer briefly.\nBe kind.")
+    page.get_by_label("Temperature").fill("0.2")
+    page.get_by_label("How to search").select_option(label="Full text (BM25 keywords)")
+    page.get_by_label("calculator").check()
+    page.get_by_role("button", name="Publish").click()
+    expect(page.get_by_text("Version history (1)")).to_be_visible()
+    page.reload()  # what was saved comes back
+    expect(page.get_by_label("How to search")).to_have_value("20")
+    expect(page.get_by_label("calculator")).to_be_checked()
+    page.get_by_label("Persona and instructions").fill("Answer briefly.\nAlways cite the manual.\nBe kind.")
+    page.get_by_label("Temperature").fill("0.7")
+    page.get_by_role("button", name="Publish").click()
+    page.get_by_text("Version history (2)").click()
+    expect(page.locator("[data-diff=none]")).to_have_text("No differences.")  # the draft against the latest
+    page.get_by_role("button", name="Changes since the previous version").click()
+    rows = page.locator("table.diff tbody tr")
+    expect(rows).to_have_count(2)
+    persona = rows.filter(has=page.locator("code", has_text="persona"))
+    expect(persona).to_contain_text("changed")
+    expect(persona.locator(".add")).to_have_text(["+ Always cite the manual.\n"])
+    expect(persona.locator(".same")).to_have_text(["  Answer briefly.\n", "  Be kind.\n"])
+    temperature = rows.filter(has=page.locator("code", has_text="model.temperature"))
+    expect(temperature.locator("del")).to_have_text("0.2")
+    expect(temperature.locator("ins")).to_have_text("0.7")
+
+
+def test_the_config_diff_names_nested_fields_and_diffs_lines(page: Page) -> None:
+    found = page.evaluate(
+        r"""async () => {
+          const { configDiff, lineDiff } = await import("/studio/static/diff.js");
+          return {
+            fields: configDiff(
+              { model: { temperature: 0.2, top_p: null }, name: "a", plugins: [], prologue: "hi", same: [1] },
+              { model: { temperature: 0.7, top_p: 0.9 }, name: "a", plugins: [{ plugin_id: "p" }], prologue: "",
+                same: [1] },
+            ).map((c) => [c.path, c.kind]),
+            lines: lineDiff("one\ntwo\nthree", "one\n2\nthree\nfour").map((d) => d.op + d.line),
+          };
+        }"""
+    )
+    assert found["fields"] == [
+        ["model.temperature", "changed"],
+        ["model.top_p", "added"],
+        ["plugins", "added"],
+        ["prologue", "removed"],
+    ]
+    assert found["lines"] == [" one", "+2", "-two", " three", "+four"]
+
+
 def test_the_playground_shows_the_knowledge_a_turn_used(page: Page, api: httpx.Client) -> None:
     manual = "The Zephyr 3000 kettle must be descaled with citric acid every month."
     dataset_with(api, "Kettle manuals", "kettle.txt", manual)

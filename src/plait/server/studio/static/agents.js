@@ -141,7 +141,8 @@ function editor(agent, models, datasets, workflows, plugins, onSaved) {
   return { form, draft };
 }
 
-const shown = (value) => (value === undefined || value === null || value === "" ? "—" : typeof value === "string" ? value : JSON.stringify(value));
+const shown = (value) => (value === undefined || value === null || value === "" || (Array.isArray(value) && !value.length)
+  ? "—" : typeof value === "string" ? value : JSON.stringify(value));
 
 // The rows of a config diff: a field's path, what happened to it, and its values (long text as a line diff).
 export function diffTable(changes) {

@@ -5,6 +5,7 @@ unknown or foreign ids 404 / 4200."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ import httpx
 import pytest
 from live_server import studio_client
 
+MCP_ECHO = Path(__file__).resolve().parents[1] / "tools" / "mcp_echo_server.py"
 APPROVAL = (Path(__file__).resolve().parents[2] / "examples" / "workflows" / "approval.yaml").read_text()
 PLUGIN_SPEC = {
     "openapi": "3.0.0",
@@ -150,9 +152,18 @@ def test_the_plugins_an_agent_may_bind_are_listed_by_kind(studio: Studio) -> Non
         plugin = {"space_id": space_id, "name": "weather", "type": "openapi", "openapi": {"document": PLUGIN_SPEC}}
         created = coze.post("/v1/plugins/create", json=plugin).json()
         assert created["code"] == 0, created
+        server = {"transport": "stdio", "command": sys.executable, "args": [str(MCP_ECHO), "stdio"]}
+        mcp = coze.post("/v1/plugins/create", json={"space_id": space_id, "name": "echo", "type": "mcp", "mcp": server})
+        assert mcp.json()["code"] == 0, mcp.text
     items = _ok(studio.api.get("/plugins"))["items"]
     (weather,) = [item for item in items if item["id"] == created["data"]["plugin_id"]]
     assert weather["kind"] == "openapi" and [op["name"] for op in weather["operations"]] == ["forecast"]
+    (echo,) = [item for item in items if item["id"] == mcp.json()["data"]["plugin_id"]]
+    assert echo["kind"] == "mcp" and {"add", "echo"} <= {op["name"] for op in echo["operations"]}
+    agent = _agent(studio.api, "Uses an MCP server")
+    bound = [{"plugin_id": echo["id"], "api_id": "add"}, {"plugin_id": weather["id"], "api_id": "forecast"}]
+    assert _ok(_save(studio.api, agent, plugins=bound))["draft"]["plugins"] == bound
+    assert _ok(studio.api.get(f"/agents/{agent['id']}"))["draft"]["plugins"] == bound
     assert [item["kind"] for item in items].index("openapi") > [item["kind"] for item in items].index("builtin")
     builtins = {item["id"]: item for item in items if item["kind"] == "builtin"}
     assert {"builtin.calculator", "builtin.clock", "builtin.http_request", "builtin.code_runner"} <= set(builtins)

@@ -89,7 +89,8 @@ def test_create_an_agent_chat_with_streaming_stop_and_publish(page: Page, slow_m
     expect(page.get_by_role("row").filter(has_text="Travel helper")).to_contain_text("Published")
 
 
-def test_publish_twice_and_read_the_differences_of_the_two_versions(page: Page) -> None:
+def test_publish_twice_and_read_the_differences_of_the_two_versions(page: Page, api: httpx.Client) -> None:
+    workflow = api.post("/workflows/import", json={"text": APPROVAL.read_text()}).json()["id"]
     page.get_by_label("Name", exact=True).fill("Diffed")
     page.get_by_role("button", name="Create").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Diffed")
@@ -105,12 +106,13 @@ def test_publish_twice_and_read_the_differences_of_the_two_versions(page: Page) 
     expect(page.get_by_label("calculator")).to_be_checked()
     page.get_by_label("Persona and instructions").fill("Answer briefly.\nAlways cite the manual.\nBe kind.")
     page.get_by_label("Temperature").fill("0.7")
+    page.get_by_label("approval").check()  # a workflow of the workspace, bound as a tool
     page.get_by_role("button", name="Publish").click()
     page.get_by_text("Version history (2)").click()
     expect(page.locator("[data-diff=none]")).to_have_text("No differences.")  # the draft against the latest
     page.get_by_role("button", name="Changes since the previous version").click()
     rows = page.locator("table.diff tbody tr")
-    expect(rows).to_have_count(2)
+    expect(rows).to_have_count(3)
     persona = rows.filter(has=page.locator("code", has_text="persona"))
     expect(persona).to_contain_text("changed")
     expect(persona.locator(".add")).to_have_text(["+ Always cite the manual.\n"])
@@ -118,6 +120,9 @@ def test_publish_twice_and_read_the_differences_of_the_two_versions(page: Page) 
     temperature = rows.filter(has=page.locator("code", has_text="model.temperature"))
     expect(temperature.locator("del")).to_have_text("0.2")
     expect(temperature.locator("ins")).to_have_text("0.7")
+    workflows = rows.filter(has=page.locator("code", has_text="workflow_ids"))
+    expect(workflows).to_contain_text("added")
+    expect(workflows.locator("ins")).to_have_text(f'["{workflow}"]')
 
 
 def test_the_config_diff_names_nested_fields_and_diffs_lines(page: Page) -> None:

@@ -156,6 +156,7 @@ def test_unpublish_takes_a_bot_offline_until_published_again(server: Running, co
         ({"tools": [{"description": "no name"}]}, "tools.0.name"),
         ({"variables": [{"keyword": "1st"}]}, "variables.0.keyword"),
         ({"knowledge": {"dataset_ids": "not a list"}}, "knowledge.dataset_ids"),
+        ({"knowledge": {"dataset_ids": [], "search_strategy": 7}}, "knowledge.search_strategy"),
     ],
 )
 def test_bad_tools_variables_and_knowledge_are_refused(

@@ -81,6 +81,7 @@ bench: setup
 	$(BIN)/python benchmarks/models.py
 	$(BIN)/python benchmarks/retrieval.py
 	$(BIN)/python benchmarks/server.py
+	$(BIN)/python benchmarks/turn_cpu.py
 	$(BIN)/python benchmarks/vector_search.py
 
 lint: setup

@@ -50,3 +50,9 @@ def parent_fk(target: str) -> Any:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+    def column_values(self) -> dict[str, Any]:
+        """The columns set on this row, by key: the parameters of a plain INSERT of a row made whole in Python
+        (columns left unset get their defaults in the database)."""
+        columns = self.__table__.columns
+        return {key: value for key, value in vars(self).items() if key in columns}

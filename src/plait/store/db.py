@@ -20,10 +20,11 @@ from typing import Any, ClassVar, Generic, TypeVar, cast, overload
 import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from plait.store.base import Base
+from plait.store.group_commit import GroupWriter
 from plait.store.repositories import (
     ApiKeyRepository,
     AuditRepository,
@@ -52,9 +53,9 @@ from plait.store.repositories import (
     WorkspaceRepository,
 )
 from plait.store.sqlite_loop import LoopConnection, loop_connector
+from plait.store.write_lock import SQLITE_BUSY_TIMEOUT_MS, acquire_write_lock
 
 log = logging.getLogger(__name__)
-SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
@@ -108,8 +109,8 @@ class SQLiteSession(AsyncSession):
     """SQLite lets one transaction write at a time, and a second writer sleeps in its busy handler (1, 2, 5 ...
     up to 100 ms a try) until the first commits: under load that sleep, not the work, sets the latency. So the
     writers of one process queue on an asyncio lock instead, held from a transaction's first write to its end;
-    only writers of other processes still meet the busy handler. Waiting longer than the busy timeout raises,
-    as SQLite would (a write nested in another one of the same task can never get the lock)."""
+    only writers of other processes still meet the busy handler (and ``acquire_write_lock`` says how long one
+    waits)."""
 
     write_lock: ClassVar[asyncio.Lock]
     _writing = False
@@ -121,13 +122,7 @@ class SQLiteSession(AsyncSession):
         if not (sync.new or sync.dirty or sync.deleted or getattr(statement, "is_dml", False)):
             return
         await self.connection()  # first: a lock holder must never wait for the pool, whose connections wait for it
-        if self.write_lock.locked():
-            try:
-                await asyncio.wait_for(self.write_lock.acquire(), SQLITE_BUSY_TIMEOUT_MS / 1000)
-            except TimeoutError:
-                raise OperationalError("waiting for the write lock", None, Exception("database is locked")) from None
-        else:  # taken at once: wait_for would wrap the acquire in a task and yield a whole turn of the loop
-            await self.write_lock.acquire()
+        await acquire_write_lock(self.write_lock)
         self._writing = True
 
     def _release(self) -> None:
@@ -174,6 +169,7 @@ class Database:
     def __init__(self, url: str, **engine_options: Any) -> None:
         self.engine = create_engine(url, **engine_options)
         self.sessions = session_factory(self.engine)
+        self.writer = GroupWriter(self.engine, getattr(self.sessions.class_, "write_lock", None))
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self.sessions)

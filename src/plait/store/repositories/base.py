@@ -53,10 +53,9 @@ class ScopedRepository(Generic[M]):
         columns, without the ORM's unit of work (its flush costs more than the statement on a chat turn). The
         rows stay outside the session: nothing writes them back later, and columns left unset get their
         defaults in the database only."""
-        columns = self.model.__table__.columns
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for row in rows:
-            values = {key: value for key, value in vars(row).items() if key in columns}
+            values = row.column_values()
             groups.setdefault(tuple(values), []).append(values)
         for params in groups.values():
             await self.session.execute(insert(self.model.__table__), params)

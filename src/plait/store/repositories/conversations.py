@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, Update, bindparam, func, select, update
 
 from plait.store.repositories.base import Page, ScopedRepository
 from plait.store.tables import Chat, Conversation, ConversationSummary, Message, Section
@@ -28,6 +28,13 @@ _SETTLE = update(_CHATS).where(
     _CHATS.c.id == bindparam("chat_id"),
     _CHATS.c.status == "in_progress",
 )
+
+
+def settle_chat(workspace_id: str, chat_id: str, **values: Any) -> tuple[Update, dict[str, Any]]:
+    """``ChatRepository.settle``'s statement and parameters, for a writer outside a session (group_commit)."""
+    return _SETTLE, {"chat_workspace_id": workspace_id, "chat_id": chat_id, **values}
+
+
 # Core statements over the tables, not the mapped classes: the ORM's row loading cost more than SQLite's read.
 _CONVERSATIONS = cast(Table, Conversation.__table__)
 _MESSAGES = cast(Table, Message.__table__)
@@ -191,8 +198,7 @@ class ChatRepository(ScopedRepository[Chat]):
         """Move a running chat on (to completed, failed...); False when it no longer runs, e.g. another worker
         canceled it meanwhile: the cancel stands. One statement built once: its SET clause is the values'
         columns (building the ORM update anew cost a fifth of a streamed chat's CPU)."""
-        params = {"chat_workspace_id": workspace_id, "chat_id": chat_id, **values}
-        return bool(getattr(await self.session.execute(_SETTLE, params), "rowcount", 0))
+        return bool(getattr(await self.session.execute(*settle_chat(workspace_id, chat_id, **values)), "rowcount", 0))
 
     async def resume(self, workspace_id: str, chat_id: str, runner: str) -> bool:
         """Put a chat waiting for tool outputs back in progress under ``runner``; False when it no longer waits

@@ -219,6 +219,24 @@ async def open_conversation(
 ) -> ConversationRecord:
     """Insert a conversation and its first section, for a caller that has checked the bot (a chat that opens
     one): two plain INSERTs, none of the ORM's flush."""
+    conversation, section = new_conversation(
+        principal, bot_id=bot_id, name=name, meta_data=meta_data, connector_id=connector_id
+    )
+    await uow.conversations.insert_new([conversation])
+    await uow.sections.insert_new([section])
+    return ConversationRecord.of(conversation)
+
+
+def new_conversation(
+    principal: Principal,
+    *,
+    bot_id: str | None,
+    name: str = "",
+    meta_data: dict[str, str] | None = None,
+    connector_id: str | None = None,
+) -> tuple[Conversation, Section]:
+    """A conversation and its first section, made whole (ids and times set) but not inserted: a chat that opens
+    one hands them to the group commit with its own rows."""
     stamp = now()
     section_id = new_id()  # known up front: the conversation is inserted pointing at its first section
     conversation = Conversation(
@@ -235,9 +253,7 @@ async def open_conversation(
     )
     section = Section(id=section_id, workspace_id=principal.workspace_id, conversation_id=conversation.id)
     section.created_at = stamp
-    await uow.conversations.insert_new([conversation])
-    await uow.sections.insert_new([section])
-    return ConversationRecord.of(conversation)
+    return conversation, section
 
 
 async def list_conversations(

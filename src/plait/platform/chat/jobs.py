@@ -13,7 +13,7 @@ from plait.platform.memory.recall import Recall
 from plait.schema import Message as ChatMessage
 from plait.schema import ToolSpec
 from plait.store import UnitOfWork, new_id
-from plait.store.base import now
+from plait.store.base import Base, now
 from plait.store.tables import Chat, Message
 
 
@@ -32,7 +32,7 @@ class ChatJob:
     # Rows not inserted yet: the chat and its entered messages, when the request deferred them to the run's
     # first save. A non-streamed chat's id reaches its client only with the answer, so nobody can ask for it
     # sooner; a fast answer then costs one write transaction instead of two.
-    unsaved: list[Chat | Message] = field(default_factory=list)
+    unsaved: list[Base] = field(default_factory=list)  # with a new conversation's rows, when it opens one
     saving: asyncio.Lock = field(default_factory=asyncio.Lock)  # one save at a time: the insert comes first
 
 

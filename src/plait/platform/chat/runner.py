@@ -39,7 +39,7 @@ from plait.platform.chat.failures import chat_error
 from plait.platform.chat.graph import BOT_GRAPH, Turn
 from plait.platform.chat.guarded import GuardFlagged
 from plait.platform.chat.handoff import Handoff
-from plait.platform.chat.jobs import ChatJob, chat_message, insert_rows
+from plait.platform.chat.jobs import ChatJob, chat_message
 from plait.platform.chat.recalled import KnowledgeRecalled
 from plait.platform.chat.records import ChatState, ChatUsage, MessageRecord, PendingToolCalls
 from plait.platform.chat.relay import RunBus
@@ -63,7 +63,9 @@ from plait.platform.providers import WorkspaceModels
 from plait.platform.workflows.tools import BotWorkflows
 from plait.schema import Message, Usage
 from plait.store import Database, TransientError, new_id
-from plait.store.base import now
+from plait.store.base import Base, now
+from plait.store.group_commit import Save
+from plait.store.repositories.conversations import settle_chat
 from plait.store.tables import Chat
 from plait.store.tables import Message as MessageRow
 
@@ -139,6 +141,11 @@ class ChatRunner:
         if self.bus is not None:
             self.bus.forward(chat_id, run.log)
         return run
+
+    async def insert(self, rows: list[Base]) -> None:
+        """Insert a chat's first rows (and its new conversation's) with the group commit, before its run starts:
+        many chats starting at once share a transaction."""
+        await self._database.writer.save(Save(rows=rows))
 
     def _save_soon(self, job: ChatJob) -> None:
         self._in_background(self._save(job, []))
@@ -287,7 +294,10 @@ class ChatRunner:
         running = Counter(r.job.chat.bot_id or "" for r in self._runs.values() if r is not run)
         routed = await self._handoff.route(job, running)
         trace = _Answer(job).extra("verbose", verbose_content(ROUTING_MSG_TYPE, routed.trace))
-        fields = {"bot_id": routed.bot_id, "meta_data": {**job.chat.meta_data, ROUTING_META: as_json(routed.trace)}}
+        fields: dict[str, Any] = {
+            "bot_id": routed.bot_id,
+            "meta_data": {**job.chat.meta_data, ROUTING_META: as_json(routed.trace)},
+        }
         await self._save(job, [trace], **fields)
         _apply(job.chat, **fields)
         job.config = routed.config
@@ -339,31 +349,40 @@ class ChatRunner:
             return []
         return list(await self._plugins.for_bot(job.chat.workspace_id, job.config.plugins, taken=taken))
 
-    async def _save(self, job: ChatJob, rows: list[MessageRow], **chat_fields: Any) -> None:
-        """Insert messages (when the chat saves its history) and move the chat on, in one transaction; a chat
-        the request left unsaved is inserted here, as it stands, with its entered messages. A database error
-        (a lock held too long, a dropped connection) is tried again, after 50 ms then 100 ms: a lost save loses
-        the answer. (A plain loop: tenacity's retrying object cost a few percent of a turn's CPU.)"""
+    async def _save(
+        self, job: ChatJob, rows: list[MessageRow], *, if_running: bool = False, **chat_fields: Any
+    ) -> None:
+        """Insert messages (when the chat saves its history) and move the chat on, all or nothing, with the
+        process's group commit (store/group_commit.py); a chat the request left unsaved is inserted here, as it
+        stands, with its entered messages. ``if_running``: only while the chat still runs (how a run that
+        stopped early records itself: a chat another worker ended, or one whose last save already committed,
+        stays as it is). A database error (a lock held too long, a dropped connection) is tried again, after
+        50 ms then 100 ms: a lost save loses the answer. (A plain loop: tenacity's retrying object cost a few
+        percent of a turn's CPU.)"""
         for attempt in range(1, SAVE_ATTEMPTS + 1):
             try:
-                await self._save_once(job, rows, **chat_fields)
+                await self._save_once(job, rows, if_running=if_running, **chat_fields)
                 return
             except TransientError:
                 if attempt == SAVE_ATTEMPTS:
                     raise
                 await asyncio.sleep(min(SAVE_RETRY_SECONDS * 2 ** (attempt - 1), 1.0))
 
-    async def _save_once(self, job: ChatJob, rows: list[MessageRow], **chat_fields: Any) -> None:
+    async def _save_once(self, job: ChatJob, rows: list[MessageRow], *, if_running: bool, **chat_fields: Any) -> None:
         async with job.saving:
             unsaved = job.unsaved
-            if not (rows and job.auto_save) and not chat_fields and not unsaved:
+            new_rows = [*unsaved, *(rows if job.auto_save else [])]
+            if not new_rows and not chat_fields:
                 return
-            async with self._database.unit_of_work() as uow:
-                if unsaved:
-                    _apply(job.chat, **chat_fields)
-                elif chat_fields:
-                    await uow.chats.settle(job.chat.workspace_id, job.chat.id, **chat_fields)
-                await insert_rows(uow, [*unsaved, *(rows if job.auto_save else [])])
+            if unsaved:  # inserted as it stands now
+                _apply(job.chat, **chat_fields)
+                save = Save(rows=new_rows)
+            elif chat_fields:
+                update, params = settle_chat(job.chat.workspace_id, job.chat.id, **chat_fields)
+                save = Save(rows=new_rows, update=update, params=params, rows_if_updated=if_running)
+            else:
+                save = Save(rows=new_rows)
+            await self._database.writer.save(save)
             job.unsaved = []
 
     async def _pause(self, run: Run, paused: Paused) -> None:
@@ -373,7 +392,11 @@ class ChatRunner:
             history_saved=run.job.auto_save,
             approvals=tuple(call.id for call in paused.approvals),
         )
-        fields = {"status": "requires_action", "required_action": pending.to_json(), "usage": _usage(paused.usage)}
+        fields: dict[str, Any] = {
+            "status": "requires_action",
+            "required_action": pending.to_json(),
+            "usage": _usage(paused.usage),
+        }
         await self._save(run.job, [], **fields)
         _apply(run.chat, **fields)
         run.log.append(ChatRequiresAction(run.state))
@@ -384,7 +407,7 @@ class ChatRunner:
     ) -> None:
         follow_ups = await self._follow_ups(run.job, answer) if answer is not None else []
         verdict = _verdict(run.job, answer, checked)
-        fields = {"status": "completed", "completed_at": now(), "usage": _usage(usage)}
+        fields: dict[str, Any] = {"status": "completed", "completed_at": now(), "usage": _usage(usage)}
         await self._save(run.job, [answer, *verdict, *follow_ups] if answer else [], **fields)
         _apply(run.chat, **fields)
         if answer is not None:
@@ -423,7 +446,7 @@ class ChatRunner:
         if status == "failed":
             fields |= {"failed_at": now(), "last_error": last_error}
         try:
-            await self._save(run.job, [partial] if partial else [], **fields)
+            await self._save(run.job, [partial] if partial else [], if_running=True, **fields)
         except Exception:
             log.exception("chat %s: could not save that it %s", run.chat.id, status)
         _apply(run.chat, **fields)

@@ -1,9 +1,10 @@
 """Chats (one bot run each): starting one, resuming it with tool outputs, reading and cancelling it.
 
-Starting a chat writes the chat record (``in_progress``) and the entered messages and reads the section's
-history in the caller's unit of work, then commits and starts the run, so ``chat/retrieve`` and message lists
-see the chat from its first event. A non-streamed chat may instead defer its rows to the run's first save
-(`ChatJob.unsaved`). Status changes that race (two submits, a submit and a cancel) are conditional updates.
+Starting a chat reads the bot and the section's history in the caller's unit of work, ends it, then inserts
+the chat record (``in_progress``), the entered messages and a new conversation's rows with the group commit
+(store/group_commit.py) and starts the run, so ``chat/retrieve`` and message lists see the chat from its first
+event. A non-streamed chat may instead defer its rows to the run's first save (`ChatJob.unsaved`). Status
+changes that race (two submits, a submit and a cancel) are conditional updates.
 """
 
 from __future__ import annotations
@@ -14,17 +15,24 @@ from dataclasses import dataclass, field
 from plait.platform.access import Principal
 from plait.platform.bot_config import BotConfig
 from plait.platform.bots import BotRecord, get_bot, published_bot
-from plait.platform.chat.jobs import ChatJob, chat_message, insert_rows, new_chat
+from plait.platform.chat.jobs import ChatJob, chat_message, new_chat
 from plait.platform.chat.records import TERMINAL, ChatState, MessageRecord
 from plait.platform.chat.runner import ChatRunner, Run
 from plait.platform.chat_prompt import DEFAULT_ROUNDS, to_messages
-from plait.platform.conversations import ConversationRecord, NewMessage, check_content, open_conversation
+from plait.platform.conversations import (
+    ConversationRecord,
+    NewMessage,
+    check_content,
+    new_conversation,
+    open_conversation,
+)
 from plait.platform.errors import ChatNotCancelable, InvalidParams, NotFound
 from plait.platform.memory.recall import IdentifiedMessage, Recall
 from plait.platform.memory.variables import user_values
 from plait.schema import Message as ChatMessage
 from plait.schema import ToolSpec
 from plait.store import UnitOfWork
+from plait.store.base import Base
 from plait.store.repositories.conversations import HistoryEntry
 from plait.store.tables import Chat, Message
 
@@ -55,8 +63,10 @@ async def start_chat(uow: UnitOfWork, principal: Principal, runner: ChatRunner, 
         record = await get_bot(uow, principal, request.bot_id, published=False)
     else:
         record = await _bot_for_chat(uow, principal, request.bot_id)
+    opened: tuple[Base, ...] = ()  # a new conversation's rows, inserted with the chat's
     if request.conversation_id is None:
-        conversation = await open_conversation(uow, principal, bot_id=record.bot.id)  # the bot is checked
+        opened = new_conversation(principal, bot_id=record.bot.id)  # the bot is checked
+        conversation = ConversationRecord.of(opened[0])
         history = _History(rows=[])  # a new conversation has no history
     else:
         conversation, history = await _with_history(uow, principal, request.conversation_id, record.config)
@@ -67,10 +77,7 @@ async def start_chat(uow: UnitOfWork, principal: Principal, runner: ChatRunner, 
     user_id = request.user_id or principal.user_id
     chat = new_chat(conversation, record.bot.id, user_id, request.meta_data, runner.instance)
     entered = [_entered(chat, message) for message in request.messages]
-    unsaved: list[Chat | Message] = [chat, *(entered if request.auto_save_history else [])]
-    if not request.defer:
-        await insert_rows(uow, unsaved)
-        unsaved = []
+    new_rows: list[Base] = [*opened, chat, *(entered if request.auto_save_history else [])]
     job = ChatJob(
         chat=chat,
         config=record.config,
@@ -79,9 +86,14 @@ async def start_chat(uow: UnitOfWork, principal: Principal, runner: ChatRunner, 
         user_variables=await user_values(uow, principal.workspace_id, record.bot.id, record.config, user_id),
         recall=history.recall([*rows, *entered]),
         auto_save=request.auto_save_history,
-        unsaved=unsaved,
+        unsaved=new_rows if request.defer else [],
     )
-    return await _commit_and_run(uow, runner, job)
+    # The request's reads end here, and its connection goes back to the pool before the insert waits for the
+    # group commit's: a request holding one while it waits could starve the pool the writer draws on.
+    await uow.commit()
+    if not request.defer:  # in the database before the run's first event names the chat
+        await runner.insert(new_rows)
+    return runner.start(job)
 
 
 async def start_completion(

@@ -144,6 +144,10 @@ def plait_env(data_dir: Path, port: int, workers: int, database_url: str = "") -
         "PLAIT_LOG_LEVEL": "WARNING",  # no access log line per request, as for the bare app
         "PLAIT_DEFAULT_MODEL": MODEL,
         "PLAIT_EMBEDDER": "hashing",
+        # One key drives every client: past its burst, the default limit (200/s a key) would be measured, not
+        # the turn. 0 is no limit.
+        "PLAIT_RATE_LIMIT_KEY_PER_SECOND": "0",
+        "PLAIT_RATE_LIMIT_WORKSPACE_PER_SECOND": "0",
     }
     return env
 

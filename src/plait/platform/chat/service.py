@@ -24,7 +24,6 @@ from plait.platform.conversations import (
     NewMessage,
     check_content,
     new_conversation,
-    open_conversation,
 )
 from plait.platform.errors import ChatNotCancelable, InvalidParams, NotFound
 from plait.platform.memory.recall import IdentifiedMessage, Recall
@@ -88,12 +87,7 @@ async def start_chat(uow: UnitOfWork, principal: Principal, runner: ChatRunner, 
         auto_save=request.auto_save_history,
         unsaved=new_rows if request.defer else [],
     )
-    # The request's reads end here, and its connection goes back to the pool before the insert waits for the
-    # group commit's: a request holding one while it waits could starve the pool the writer draws on.
-    await uow.commit()
-    if not request.defer:  # in the database before the run's first event names the chat
-        await runner.insert(new_rows)
-    return runner.start(job)
+    return await _commit_and_run(uow, runner, job, [] if request.defer else new_rows)
 
 
 async def start_completion(
@@ -119,15 +113,15 @@ async def start_completion(
         raise InvalidParams("messages: the conversation must end with a user or tool message for the bot to answer")
     record = await _bot_for_chat(uow, principal, bot_id)
     last = messages[-1]
-    conversation = await open_conversation(uow, principal, bot_id=record.bot.id, connector_id="openai")
-    chat = new_chat(conversation, record.bot.id, principal.user_id, {}, runner.instance)
-    uow.add_new(chat)
+    opened = new_conversation(principal, bot_id=record.bot.id, connector_id="openai")
+    chat = new_chat(ConversationRecord.of(opened[0]), record.bot.id, principal.user_id, {}, runner.instance)
+    new_rows: list[Base] = [*opened, chat]
     if last.role == "user":
-        uow.add_new(_entered(chat, NewMessage(role="user", content=last.text, content_type="text", meta_data={})))
+        new_rows.append(_entered(chat, NewMessage(role="user", content=last.text, content_type="text", meta_data={})))
     job = ChatJob(
         chat=chat, config=record.config, history=messages, custom_variables={}, auto_save=True, client_tools=tools
     )
-    return await _commit_and_run(uow, runner, job)
+    return await _commit_and_run(uow, runner, job, new_rows)
 
 
 async def resume_chat(
@@ -210,9 +204,13 @@ async def cancel_chat(
     return ChatState.of(chat)
 
 
-async def _commit_and_run(uow: UnitOfWork, runner: ChatRunner, job: ChatJob) -> Run:
-    """The chat's rows are committed before its run starts: its first event may name it to anyone."""
+async def _commit_and_run(uow: UnitOfWork, runner: ChatRunner, job: ChatJob, new_rows: list[Base] | None = None) -> Run:
+    """The chat's rows are committed before its run starts: its first event may name it to anyone. The request's
+    own transaction ends first, and ``new_rows`` go in after it with the group commit: a request that held its
+    connection while it waited for the writer's could starve the pool the writer draws on."""
     await uow.commit()
+    if new_rows:
+        await runner.insert(new_rows)
     return runner.start(job)
 
 

@@ -24,6 +24,8 @@ PRIVATE_APT := -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=$(PGVE
 	-o Dir::State::Lists=$(PGVECTOR_BUILD)/lists -o Dir::Cache=$(PGVECTOR_BUILD)/cache -o APT::Sandbox::User=root
 # The studio's browser tests drive Debian's Chromium through Playwright (no browser download of Playwright's own).
 CHROMIUM := /usr/bin/chromium
+# deploy/docker-compose.yml is checked by the tool itself (`docker-compose config`); no Docker engine is needed.
+DOCKER_COMPOSE := /usr/bin/docker-compose
 
 .PHONY: setup run test bench lint format clean screenshots
 
@@ -65,11 +67,15 @@ $(CHROMIUM):
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 
+$(DOCKER_COMPOSE):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose
+
 # The platform server with the embedded defaults: SQLite and the local model in ~/.plait, on 127.0.0.1:8000.
 run: setup
 	$(BIN)/plait serve
 
-test: setup
+test: setup $(DOCKER_COMPOSE)
 	$(BIN)/python -m pytest; status=$$?; [ $$status -ne 5 ] || echo "pytest collected no tests"; exit $$status
 
 # A PNG per studio page in docs/images (a real server on a temporary data dir, the scripted models, Chromium).

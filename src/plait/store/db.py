@@ -56,6 +56,8 @@ from plait.store.sqlite_loop import LoopConnection, loop_connector
 from plait.store.write_lock import SQLITE_BUSY_TIMEOUT_MS, acquire_write_lock
 
 log = logging.getLogger(__name__)
+POOL_SIZE = 20  # PostgreSQL connections a process keeps open
+POOL_OVERFLOW = 10  # and opens for a while beyond them (PostgreSQL allows 100 by default, for every process)
 
 
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
@@ -69,6 +71,13 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         # without SQLite's busy handler.
         database = make_url(database_url).database or ":memory:"
         kwargs.setdefault("async_creator", loop_connector(database, busy_seconds=SQLITE_BUSY_TIMEOUT_MS / 1000))
+    else:
+        # A chat request holds a connection while it reads, and under load more of them read at once than
+        # SQLAlchemy's default pool keeps (5): each connection past it was closed on return and a new one opened
+        # for the next request, a TCP and TLS-negotiation handshake plus statements prepared again, which cost
+        # about a third of a turn on PostgreSQL.
+        kwargs.setdefault("pool_size", POOL_SIZE)
+        kwargs.setdefault("max_overflow", POOL_OVERFLOW)
     kwargs.setdefault("json_serializer", _json_dumps)
     kwargs.setdefault("json_deserializer", orjson.loads)
     engine = create_async_engine(database_url, **kwargs)

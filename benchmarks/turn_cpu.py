@@ -1,13 +1,15 @@
 """CPU per persisted chat turn, server and client in one process: the number the hot path's work moves.
 
 ``benchmarks/server.py`` measures throughput over real HTTP, where the load generator shares the 2 cores and a
-3-second run keeps conversations short. This one runs the app through httpx's ASGI transport on SQLite with
+3-second run keeps conversations short. This one runs the app through httpx's ASGI transport on SQLite (or, with
+``--postgres``, a fresh database on the machine's PostgreSQL) with
 ``scripted/echo``: ``--conversations`` conversations, each sending ``--turns`` non-streamed turns back to back
 after a warm-up, so conversations grow past the default 20 rounds of history as a real one does. It prints the
 process's CPU time per turn (server and client together: compare runs, not servers) and, with ``--profile``,
 writes a pyinstrument profile of the measured turns.
 
     .venv/bin/python benchmarks/turn_cpu.py [--conversations 16] [--turns 100] [--warmup 20] [--profile PATH]
+        [--postgres]
 
 To compare two commits, run it with ``PYTHONPATH=<worktree>/src`` for the older one.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -27,26 +30,27 @@ from typing import Any
 import httpx
 
 from _report import print_table, write_json
+from server import postgres_database
 
 HERE = Path(__file__).resolve().parent
 PLAIT = Path(sys.executable).with_name("plait")
 
 
-def make_key(data_dir: Path) -> str:
+def make_key(data_dir: Path, database_url: str = "") -> str:
     """An owner's key, made as an admin makes one: the last line ``plait keys create`` prints."""
-    env = {**os.environ, "PLAIT_DATA_DIR": str(data_dir)}
+    env = {**os.environ, "PLAIT_DATA_DIR": str(data_dir), "PLAIT_DATABASE_URL": database_url}
     made = subprocess.run([str(PLAIT), "keys", "create", "--name", "bench"], env=env, capture_output=True, text=True)
     made.check_returncode()
     return made.stdout.strip().splitlines()[-1]
 
 
-async def measure(options: argparse.Namespace, data_dir: Path) -> tuple[dict[str, Any], str]:
+async def measure(options: argparse.Namespace, data_dir: Path, database_url: str) -> tuple[dict[str, Any], str]:
     """The figures, and the profile's text ("" without ``--profile``)."""
     from plait.server import create_app
     from plait.settings import Settings
 
-    key = make_key(data_dir)
-    app = create_app(Settings.load(data_dir=data_dir))
+    key = make_key(data_dir, database_url)
+    app = create_app(Settings.load(data_dir=data_dir, database_url=database_url))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
         headers = {"authorization": f"Bearer {key}"}
@@ -94,14 +98,17 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=100, help="measured turns per conversation")
     parser.add_argument("--warmup", type=int, default=20, help="turns per conversation before measuring")
     parser.add_argument("--profile", help="write a pyinstrument profile of the measured turns here")
+    parser.add_argument("--postgres", action="store_true", help="a fresh database on 127.0.0.1:5432, not SQLite")
     parser.add_argument("--json", default=str(HERE / "results" / "turn_cpu.json"))
     options = parser.parse_args()
-    with tempfile.TemporaryDirectory() as data_dir:
-        result, profile = asyncio.run(measure(options, Path(data_dir)))
+    with tempfile.TemporaryDirectory() as data_dir, contextlib.ExitStack() as stack:
+        database_url = stack.enter_context(postgres_database()) if options.postgres else ""
+        result, profile = asyncio.run(measure(options, Path(data_dir), database_url))
     if options.profile:
         Path(options.profile).write_text(profile)
     print_table(
-        "Persisted non-streamed turns, scripted/echo, SQLite, app and client in one process",
+        f"Persisted non-streamed turns, scripted/echo, {'PostgreSQL' if options.postgres else 'SQLite'}, app and "
+        "client in one process",
         ["turns", "CPU ms per turn", "wall ms per turn"],
         [[result["turns"], f"{result['cpu_ms_per_turn']:.2f}", f"{result['wall_ms_per_turn']:.2f}"]],
     )

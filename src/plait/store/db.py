@@ -75,7 +75,7 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         # A chat request holds a connection while it reads, and under load more of them read at once than
         # SQLAlchemy's default pool keeps (5): each connection past it was closed on return and a new one opened
         # for the next request, a TCP and TLS-negotiation handshake plus statements prepared again, which cost
-        # about a third of a turn on PostgreSQL.
+        # about a fifth of a turn on PostgreSQL.
         kwargs.setdefault("pool_size", POOL_SIZE)
         kwargs.setdefault("max_overflow", POOL_OVERFLOW)
     kwargs.setdefault("json_serializer", _json_dumps)

@@ -16,7 +16,7 @@ from plait.observability.setup import Observability
 from plait.platform.services import Services
 from plait.server import api_schema, envelope, health, metrics, studio
 from plait.server.coze import files
-from plait.server.coze import router as coze_router
+from plait.server.coze import routers as coze_routers
 from plait.server.mcp import McpFace
 from plait.server.metrics import HttpMetricsMiddleware
 from plait.server.middleware import BodyLimitMiddleware, LogIdMiddleware, add_edge_middleware
@@ -56,9 +56,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(HttpMetricsMiddleware)  # outside both, so 5000 answers count
     add_edge_middleware(app, settings)  # CORS and secure headers, outermost
 
+    for router in coze_routers:  # first: the chat routes, which take most requests
+        app.include_router(router)
     app.include_router(health.router)  # /health and /ready
     app.include_router(metrics.router)  # /metrics
-    app.include_router(coze_router)
     app.include_router(openai_router)
     app.include_router(mcp.router)
     app.include_router(studio.router)  # the page at / and /api/studio/*

@@ -4,9 +4,10 @@ types every model shares, and unix-second timestamps (what the Coze API returns)
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from collections.abc import Iterable
+from typing import Annotated, Any, cast
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, MetaData, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, MetaData, String, Table
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, mapped_column
 
@@ -56,3 +57,13 @@ class Base(DeclarativeBase):
         (columns left unset get their defaults in the database)."""
         columns = self.__table__.columns
         return {key: value for key, value in vars(self).items() if key in columns}
+
+
+def insert_groups(rows: Iterable[Base]) -> dict[tuple[Table, tuple[str, ...]], list[dict[str, Any]]]:
+    """Rows made whole in Python as the parameters of plain INSERTs: one executemany per table and set of
+    columns set."""
+    groups: dict[tuple[Table, tuple[str, ...]], list[dict[str, Any]]] = {}
+    for row in rows:
+        values = row.column_values()
+        groups.setdefault((cast(Table, row.__table__), tuple(values)), []).append(values)
+    return groups

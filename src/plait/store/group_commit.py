@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Executable, Table, insert
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import Executable, insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from plait.store.base import Base
+from plait.store.base import Base, insert_groups
 from plait.store.write_lock import held
 
 MAX_BATCH = 256  # saves in one transaction: bounds how long one commit keeps the others waiting
@@ -87,39 +87,26 @@ class GroupWriter:
     async def _commit(self, batch: list[_Queued]) -> None:
         try:
             matched = await self._write([save for save, _ in batch])
-        except DBAPIError as exc:
+        except Exception as exc:
             if len(batch) > 1 and isinstance(exc, IntegrityError):
                 for one in batch:  # a save the database refuses: find it
                     await self._commit([one])
-                return
-            _fail(batch, exc)
-        except Exception as exc:
-            _fail(batch, exc)
+            else:
+                _fail(batch, exc)
         else:
             for (_, future), outcome in zip(batch, matched, strict=True):
                 if not future.done():
                     future.set_result(outcome)
 
     async def _write(self, saves: list[Save]) -> list[bool]:
-        async with self._engine.connect() as connection, self._locked(), connection.begin():
+        locked = held(self._write_lock) if self._write_lock is not None else contextlib.nullcontext()
+        async with self._engine.connect() as connection, locked, connection.begin():
             matched = [await _update(connection, save) for save in saves]
-            groups: dict[tuple[Table, tuple[str, ...]], list[dict[str, Any]]] = {}
-            for save, updated in zip(saves, matched, strict=True):
-                if updated or not save.rows_if_updated:
-                    for row in save.rows:
-                        values = row.column_values()
-                        groups.setdefault((row.__table__, tuple(values)), []).append(values)  # type: ignore[arg-type]
+            kept = [save for save, updated in zip(saves, matched, strict=True) if updated or not save.rows_if_updated]
+            groups = insert_groups(row for save in kept for row in save.rows)
             for table, keys in sorted(groups, key=lambda group: self._table_order[group[0]]):
                 await connection.execute(insert(table), groups[table, keys])
         return matched
-
-    @contextlib.asynccontextmanager
-    async def _locked(self) -> AsyncIterator[None]:
-        if self._write_lock is None:
-            yield
-            return
-        async with held(self._write_lock):
-            yield
 
 
 async def _update(connection: AsyncConnection, save: Save) -> bool:

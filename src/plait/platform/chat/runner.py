@@ -374,14 +374,12 @@ class ChatRunner:
             new_rows = [*unsaved, *(rows if job.auto_save else [])]
             if not new_rows and not chat_fields:
                 return
+            save = Save(new_rows)
             if unsaved:  # inserted as it stands now
                 _apply(job.chat, **chat_fields)
-                save = Save(rows=new_rows)
-            elif chat_fields:
+            elif chat_fields:  # the chat's row is in: move it on
                 update, params = settle_chat(job.chat.workspace_id, job.chat.id, **chat_fields)
-                save = Save(rows=new_rows, update=update, params=params, rows_if_updated=if_running)
-            else:
-                save = Save(rows=new_rows)
+                save = Save(new_rows, update, params, rows_if_updated=if_running)
             await self._database.writer.save(save)
             job.unsaved = []
 

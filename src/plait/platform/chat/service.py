@@ -19,12 +19,7 @@ from plait.platform.chat.jobs import ChatJob, chat_message, new_chat
 from plait.platform.chat.records import TERMINAL, ChatState, MessageRecord
 from plait.platform.chat.runner import ChatRunner, Run
 from plait.platform.chat_prompt import DEFAULT_ROUNDS, to_messages
-from plait.platform.conversations import (
-    ConversationRecord,
-    NewMessage,
-    check_content,
-    new_conversation,
-)
+from plait.platform.conversations import ConversationRecord, NewMessage, check_content, new_conversation
 from plait.platform.errors import ChatNotCancelable, InvalidParams, NotFound
 from plait.platform.memory.recall import IdentifiedMessage, Recall
 from plait.platform.memory.variables import user_values

@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from sqlalchemy import ColumnElement, Select, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from plait.store.base import Base
+from plait.store.base import Base, insert_groups
 
 M = TypeVar("M", bound=Base)
 MAX_PAGE_SIZE = 100
@@ -53,12 +53,8 @@ class ScopedRepository(Generic[M]):
         columns, without the ORM's unit of work (its flush costs more than the statement on a chat turn). The
         rows stay outside the session: nothing writes them back later, and columns left unset get their
         defaults in the database only."""
-        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for row in rows:
-            values = row.column_values()
-            groups.setdefault(tuple(values), []).append(values)
-        for params in groups.values():
-            await self.session.execute(insert(self.model.__table__), params)
+        for (table, _), params in insert_groups(rows).items():
+            await self.session.execute(insert(table), params)
 
     async def get(self, workspace_id: str, id: str) -> M | None:
         row: M | None = (await self.session.execute(self._scoped(workspace_id, self.model.id == id))).scalar()

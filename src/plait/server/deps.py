@@ -28,8 +28,13 @@ async def _services(request: Request) -> ServicesType:
 Services = Annotated[ServicesType, Depends(_services)]
 
 
-async def _unit_of_work(services: Services) -> AsyncIterator[UnitOfWork]:
-    """One transaction per request: committed when the handler returns, rolled back when it raises."""
+async def _unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
+    """One transaction per request: committed when the handler returns, rolled back when it raises.
+
+    This and ``_principal`` take the services from the request, not from ``Services``: FastAPI walks a
+    dependency's whole subtree on every use before it looks in its cache, so a chat request solved 15
+    dependencies where it now solves 10."""
+    services: ServicesType = request.app.state.services
     async with services.unit_of_work() as uow:
         yield uow
 
@@ -44,11 +49,9 @@ _background: set[asyncio.Task[None]] = set()  # usage writes in flight (the loop
 
 
 async def _principal(
-    request: Request,
-    services: Services,
-    uow: Uow,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    request: Request, uow: Uow, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
+    services: ServicesType = request.app.state.services
     token = credentials.credentials.strip() if credentials else ""
     if not token:
         raise Unauthorized("missing API key: send Authorization: Bearer <key>")

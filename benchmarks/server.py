@@ -10,8 +10,10 @@ load comes from other processes, httpx.AsyncClient with keep-alive, on uvloop wh
    saves a question, an answer and the chat; each answer must be ``code 0`` with status ``completed``. The same
    load then hits a bare FastAPI endpoint (this file's ``bare_app``: it parses the same body and returns the JSON
    Plait answered) on uvicorn with the same worker count: its number is the ceiling of this machine and load
-   generator, and plait/bare is the share of it Plait keeps. Server and generator CPU are reported, since on 2
-   cores they compete, and a saturated generator caps both numbers.
+   generator, and plait/bare is the share of it Plait keeps. After each SQLite run, ``floor_app.py`` (the bare
+   endpoint plus the turn's reads and group-committed writes, on the database Plait just used) takes the same
+   load: the share of the ceiling any server keeps once it stores turns on this stack. Server and generator CPU
+   are reported, since on 2 cores they compete, and a saturated generator caps both numbers.
 2. Streaming first event: one client on an idle server, ``--first-n`` streamed chats, interleaved with the
    bare endpoint streaming a tiny SSE answer. Times from sending the request to the response headers, the
    first body byte, ``conversation.chat.created`` and the first ``conversation.message.delta``. ``scripted/echo``
@@ -62,8 +64,9 @@ HOST = "127.0.0.1"
 MODEL = "scripted/echo"
 QUESTION = "how many chat turns a second does one small server take"
 STREAM_WORDS = 40
-BARE_ANSWER_ENV = "PLAIT_BENCH_BARE_ANSWER"
-PG_ADMIN_DSN = f"postgresql://postgres@{HOST}:5432/postgres"  # the JSON the bare app answers with, captured from Plait
+BARE_ANSWER_ENV = "PLAIT_BENCH_BARE_ANSWER"  # the JSON the bare app answers with, captured from Plait
+FLOOR_DATABASE_ENV = "PLAIT_BENCH_FLOOR_DATABASE"  # the database floor_app.py works on
+PG_ADMIN_DSN = f"postgresql://postgres@{HOST}:5432/postgres"
 
 MIN_TURNS_PER_S = 250.0
 MAX_P99_MS = 150.0
@@ -182,11 +185,23 @@ def postgres_database() -> Iterator[str]:
 
 
 def bare_server(root: Path, workers: int, answer: Mapping[str, Any]) -> Server:
+    return uvicorn_server(root, "server:bare_app", f"bare FastAPI (workers={workers})", workers, answer, {})
+
+
+def floor_server(root: Path, workers: int, answer: Mapping[str, Any], database_url: str) -> Server:
+    """``floor_app.py``: the bare endpoint plus the turn's database work."""
+    name = f"FastAPI + a turn's SQL (workers={workers})"
+    return uvicorn_server(root, "floor_app:floor_app", name, workers, answer, {FLOOR_DATABASE_ENV: database_url})
+
+
+def uvicorn_server(
+    root: Path, factory: str, name: str, workers: int, answer: Mapping[str, Any], env: Mapping[str, str]
+) -> Server:
     port = free_port()
-    argv = [sys.executable, "-m", "uvicorn", "server:bare_app", "--factory", "--app-dir", str(HERE)]
+    argv = [sys.executable, "-m", "uvicorn", factory, "--factory", "--app-dir", str(HERE)]
     argv += ["--host", HOST, "--port", str(port), "--workers", str(workers), "--log-level", "warning"]
-    env = {**os.environ, BARE_ANSWER_ENV: json.dumps(answer)}
-    return Server(f"bare FastAPI (workers={workers})", argv, env, port, root / f"bare-w{workers}-{port}.log")
+    env = {**os.environ, **env, BARE_ANSWER_ENV: json.dumps(answer)}
+    return Server(name, argv, env, port, root / f"{factory.partition(':')[0]}-w{workers}-{port}.log")
 
 
 class BareChatBody(BaseModel):
@@ -200,7 +215,7 @@ class BareChatBody(BaseModel):
 
 
 def bare_app() -> Any:
-    """The floor: FastAPI parsing a chat body and answering fixed JSON (or a four-event SSE stream), no database."""
+    """The ceiling: FastAPI parsing a chat body and answering fixed JSON (or a four-event SSE stream), no database."""
     from fastapi import FastAPI
     from fastapi.responses import StreamingResponse
 
@@ -731,6 +746,10 @@ def run(options: argparse.Namespace) -> None:
             if not any(row.target == "bare" and row.workers == workers for row in turns):
                 with bare_server(root, workers, answer) as bare:
                     turns.append(measure_turns(bare, "bare", workers, {}, requests, options))
+            if target == "plait":  # on the database Plait just used, so the conversations are as long
+                database_url = f"sqlite+aiosqlite:///{server.env['PLAIT_DATA_DIR']}/plait.db"
+                with floor_server(root, workers, answer, database_url) as floor:
+                    turns.append(measure_turns(floor, "floor", workers, {}, requests, options))
 
         best = max((row for row in turns if row.target == "plait"), key=lambda row: row.turns_per_s)  # SQLite
         stream_workers = options.stream_workers or best.workers
@@ -771,7 +790,7 @@ def report(
                 f"{row.server_cpu_cores:.2f}",
                 f"{row.loadgen_cpu_cores:.2f}",
                 "" if ratio is None else f"{ratio:.2f}",
-                verdict(passed) if row.target != "bare" else "",
+                verdict(passed) if row.target.startswith("plait") else "",
             ]
         )
     print_table(

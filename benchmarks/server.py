@@ -83,14 +83,15 @@ def free_port() -> int:
 
 
 def tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its descendants (uvicorn's workers), from /proc; 0 where unreadable."""
+    """User + system CPU of a process and its descendants (uvicorn's workers, PostgreSQL's backends), from /proc;
+    0 where unreadable. Children that exited count through their parent's cutime and cstime."""
     ticks = os.sysconf("SC_CLK_TCK")
     total, pending = 0.0, [pid]
     while pending:
         current = pending.pop()
         try:
             stat = Path(f"/proc/{current}/stat").read_text().rpartition(")")[2].split()
-            total += (int(stat[11]) + int(stat[12])) / ticks  # utime, stime
+            total += sum(int(value) for value in stat[11:15]) / ticks  # utime, stime, cutime, cstime
             children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
         except (OSError, IndexError, ValueError):
             continue
@@ -135,6 +136,24 @@ class Server:
     def cpu_seconds(self) -> float:
         assert self.process is not None
         return tree_cpu_seconds(self.process.pid)
+
+
+def postmaster_pid(dsn: str) -> int | None:
+    """The PostgreSQL server's main process (its backends are its children), when it runs on this machine."""
+    import asyncpg
+
+    async def parent_of_backend() -> int | None:
+        connection = await asyncpg.connect(dsn)
+        try:
+            backend = int(await connection.fetchval("SELECT pg_backend_pid()"))
+            stat = await asyncio.to_thread(Path(f"/proc/{backend}/stat").read_text)  # read while it lives
+        except OSError:
+            return None
+        finally:
+            await connection.close()
+        return int(stat.rpartition(")")[2].split()[1])
+
+    return asyncio.run(parent_of_backend())
 
 
 def plait_env(data_dir: Path, port: int, workers: int, database_url: str = "") -> dict[str, str]:
@@ -423,6 +442,7 @@ class Throughput:
     server_cpu_cores: float
     loadgen_cpu_cores: float
     loadgen_procs: int
+    database_cpu_cores: float | None  # PostgreSQL's processes; SQLite's work is in the server's
     first_errors: list[str]
 
 
@@ -439,8 +459,10 @@ def measure_turns(
     headers: dict[str, str],
     requests: list[tuple[dict[str, str], dict[str, Any]]],
     options: argparse.Namespace,
+    database_pid: int | None = None,
 ) -> Throughput:
-    """Run the load from ``--loadgen-procs`` processes; the server's CPU is sampled over the same window."""
+    """Run the load from ``--loadgen-procs`` processes; the server's (and the database's) CPU is sampled over the
+    same window."""
     procs = max(1, min(options.loadgen_procs, len(requests)))
     start = time.time() + 1.5  # time for the generator processes to start
     measure_from, measure_to = start + options.warmup, start + options.warmup + options.duration
@@ -452,8 +474,10 @@ def measure_turns(
         futures = [pool.submit(run_load, spec) for spec in specs]
         time.sleep(max(0.0, measure_from - time.time()))
         cpu_before = server.cpu_seconds()
+        database_before = tree_cpu_seconds(database_pid) if database_pid else 0.0
         time.sleep(max(0.0, measure_to - time.time()))
         server_cpu = server.cpu_seconds() - cpu_before
+        database_cpu = tree_cpu_seconds(database_pid) - database_before if database_pid else None
         results = [future.result() for future in futures]
     latencies = sorted(latency for result in results for latency in result.latencies)
     row = Throughput(
@@ -471,6 +495,7 @@ def measure_turns(
         server_cpu_cores=server_cpu / options.duration,
         loadgen_cpu_cores=sum(result.cpu_s for result in results) / options.duration,
         loadgen_procs=procs,
+        database_cpu_cores=None if database_cpu is None else database_cpu / options.duration,
         first_errors=[problem for result in results for problem in result.first_errors][:3],
     )
     print(
@@ -731,7 +756,8 @@ def run(options: argparse.Namespace) -> None:
                 answer = asyncio.run(sample_answer(plait, conversations[0]))
                 body = chat_body(plait.bot_id, QUESTION, stream=False)
                 requests = [({"conversation_id": conversation}, body) for conversation in conversations]
-                row = measure_turns(server, target, workers, plait.headers, requests, options)
+                database_pid = postmaster_pid(url) if url else None
+                row = measure_turns(server, target, workers, plait.headers, requests, options, database_pid)
                 turns.append(row)
                 chats, answers = plait.saved_turns()
                 database_checks.append(
@@ -789,6 +815,7 @@ def report(
                 row.errors,
                 f"{row.server_cpu_cores:.2f}",
                 f"{row.loadgen_cpu_cores:.2f}",
+                "" if row.database_cpu_cores is None else f"{row.database_cpu_cores:.2f}",
                 "" if ratio is None else f"{ratio:.2f}",
                 verdict(passed) if row.target.startswith("plait") else "",
             ]
@@ -805,6 +832,7 @@ def report(
             "errors",
             "server CPU",
             "loadgen CPU",
+            "PostgreSQL CPU",
             "plait/bare",
             f"≥ {MIN_TURNS_PER_S:g}/s, p99 < {MAX_P99_MS:g} ms",
         ],

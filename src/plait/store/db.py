@@ -56,8 +56,7 @@ from plait.store.sqlite_loop import LoopConnection, loop_connector
 from plait.store.write_lock import SQLITE_BUSY_TIMEOUT_MS, acquire_write_lock
 
 log = logging.getLogger(__name__)
-POOL_SIZE = 20  # PostgreSQL connections a process keeps open
-POOL_OVERFLOW = 10  # and opens for a while beyond them (PostgreSQL allows 100 by default, for every process)
+POOL_SIZE = 30  # PostgreSQL connections a process opens at most, and keeps (PostgreSQL allows 100 in all)
 
 
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
@@ -73,11 +72,12 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         kwargs.setdefault("async_creator", loop_connector(database, busy_seconds=SQLITE_BUSY_TIMEOUT_MS / 1000))
     else:
         # A chat request holds a connection while it reads, and under load more of them read at once than
-        # SQLAlchemy's default pool keeps (5): each connection past it was closed on return and a new one opened
-        # for the next request, a TCP and TLS-negotiation handshake plus statements prepared again, which cost
-        # about a fifth of a turn on PostgreSQL.
+        # SQLAlchemy's default pool keeps (5). A connection past the pool's size (its overflow) is closed when it
+        # comes back and opened again for the next request: a fork of a PostgreSQL backend, authentication and
+        # statements prepared again, which cost a fifth of a turn. So the pool has no overflow: it opens up to
+        # POOL_SIZE connections as they are needed, keeps them, and a request past them waits for one.
         kwargs.setdefault("pool_size", POOL_SIZE)
-        kwargs.setdefault("max_overflow", POOL_OVERFLOW)
+        kwargs.setdefault("max_overflow", 0)
     kwargs.setdefault("json_serializer", _json_dumps)
     kwargs.setdefault("json_deserializer", orjson.loads)
     engine = create_async_engine(database_url, **kwargs)

@@ -71,6 +71,11 @@ PG_ADMIN_DSN = f"postgresql://postgres@{HOST}:5432/postgres"
 MIN_TURNS_PER_S = 250.0
 MAX_P99_MS = 150.0
 MAX_FIRST_EVENT_OVERHEAD_MS = 5.0
+# The chat hot path's targets, as ratios since machines differ
+MIN_SHARE_OF_BARE = 0.4  # SQLite, one worker
+MIN_POSTGRES_OVER_SQLITE = 1.8  # PostgreSQL with two workers over SQLite with one
+MAX_FIRST_DELTA_OVER_BARE_MS = 5.0  # p50 of Plait's first delta minus bare's first byte
+MAX_CONCURRENT_FIRST_DELTA_P99_MS = 1000.0
 
 
 # -- servers ----------------------------------------------------------------------------------------------
@@ -899,6 +904,12 @@ def report(
     )
     for problem in concurrent["first_errors"]:
         print(f"  error: {problem}")
+    targets = hot_path_targets(turns, first, concurrent)
+    print_table(
+        "The chat hot path's targets",
+        ["target", "measured", ""],
+        [[target, measured, verdict(passed)] for target, measured, passed in targets],
+    )
     for row in turns:
         for problem in row.first_errors:
             print(f"  {row.target} w={row.workers} error: {problem}")
@@ -927,6 +938,9 @@ def report(
             "database_checks": database_checks,
             "first_event": first,
             "concurrent_streams": concurrent,
+            "hot_path_targets": [
+                {"target": target, "measured": measured, "passed": passed} for target, measured, passed in targets
+            ],
             "targets": {
                 "turns_per_s": MIN_TURNS_PER_S,
                 "p99_ms": MAX_P99_MS,
@@ -935,6 +949,54 @@ def report(
         },
     )
     print(f"results: {written}")
+
+
+def hot_path_targets(
+    turns: list[Throughput], first: dict[str, Any], concurrent: dict[str, Any]
+) -> list[tuple[str, str, bool]]:
+    """Each target with what this run measured, for the rows it has (SQLite and PostgreSQL when both ran)."""
+    rows = {(row.target, row.workers): row for row in turns}
+    checks: list[tuple[str, str, bool]] = []
+    plait, bare, floor = rows.get(("plait", 1)), rows.get(("bare", 1)), rows.get(("floor", 1))
+    if plait is not None and bare is not None:
+        share = plait.turns_per_s / bare.turns_per_s
+        beside = f" (FastAPI + the turn's SQL alone: {floor.turns_per_s / bare.turns_per_s:.2f})" if floor else ""
+        checks.append(
+            (
+                f"SQLite, 1 worker: plait/bare ≥ {MIN_SHARE_OF_BARE:g}",
+                f"{share:.2f}{beside}",
+                share >= MIN_SHARE_OF_BARE,
+            )
+        )
+        checks.append((f"  p99 < {MAX_P99_MS:g} ms", f"{plait.p99_ms:.0f} ms", plait.p99_ms < MAX_P99_MS))
+    postgres = rows.get(("plait-pg", 2))
+    if plait is not None and postgres is not None:
+        ratio = postgres.turns_per_s / plait.turns_per_s
+        checks.append(
+            (
+                f"PostgreSQL, 2 workers ≥ {MIN_POSTGRES_OVER_SQLITE:g}x SQLite, 1 worker",
+                f"{ratio:.2f}x ({postgres.turns_per_s:,.0f} / {plait.turns_per_s:,.0f})",
+                ratio >= MIN_POSTGRES_OVER_SQLITE,
+            )
+        )
+    over_bare = first["figures"]["plait first delta - bare first byte (paired)"]["p50_ms"]
+    checks.append(
+        (
+            f"first delta - bare first byte, p50 ≤ {MAX_FIRST_DELTA_OVER_BARE_MS:g} ms",
+            f"{over_bare:.2f} ms",
+            over_bare <= MAX_FIRST_DELTA_OVER_BARE_MS,
+        )
+    )
+    streams, p99 = concurrent["streams"], concurrent["first_delta"]["p99_ms"]
+    saved = concurrent["verified_in_database"]
+    checks.append(
+        (
+            f"{streams} streams at once: first delta p99 < {MAX_CONCURRENT_FIRST_DELTA_P99_MS:g} ms, all saved",
+            f"{p99:.0f} ms, {saved}/{streams} saved, {concurrent['errors']} errors",
+            p99 < MAX_CONCURRENT_FIRST_DELTA_P99_MS and saved == streams and concurrent["errors"] == 0,
+        )
+    )
+    return checks
 
 
 def main() -> None:

@@ -26,6 +26,9 @@ load comes from other processes, httpx.AsyncClient with keep-alive, on uvloop wh
    These clients are bare asyncio connections (``raw_stream_chat``): httpx parsing 500 streams took more CPU than
    the server, and the generator's lag showed up as the server's first-delta time.
 
+Last, the chat hot path's targets (``MIN_SHARE_OF_BARE`` and the three constants after it) beside what the run
+measured.
+
     .venv/bin/python benchmarks/server.py [--clients 32] [--duration 10] [--warmup 2] [--workers 1,2] [--pg-workers 2]
         [--streams 500] [--first-n 200] [--loadgen-procs 1] [--quick] [--json PATH]
 """

@@ -41,6 +41,7 @@ def test_defaults_put_sqlite_and_the_secret_key_in_the_data_dir(clean_env: Path)
     assert settings.database_url == f"sqlite+aiosqlite:///{clean_env / 'plait.db'}"
     assert (settings.host, settings.port, settings.workers, settings.log_level) == ("127.0.0.1", 8000, 1, "INFO")
     assert settings.redis_url is None
+    assert settings.database_pool_size == 30
     key_file = clean_env / "secret.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert len(settings.aes_keys()[0]) == 32
@@ -53,8 +54,10 @@ def test_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PLAIT_PORT", "9000")
     monkeypatch.setenv("PLAIT_CORS_ORIGINS", "https://a.example, https://b.example")
     monkeypatch.setenv("PLAIT_LOG_LEVEL", "debug")
+    monkeypatch.setenv("PLAIT_DATABASE_POOL_SIZE", "12")
     settings = Settings.load()
     assert settings.database_url == "postgresql+asyncpg://u@db:5432/plait"
+    assert settings.database_pool_size == 12
     assert settings.redis_url == "redis://cache:6379/0"
     assert settings.port == 9000
     assert settings.cors_origins == ["https://a.example", "https://b.example"]
@@ -96,6 +99,7 @@ def test_given_secret_key_is_used(monkeypatch: pytest.MonkeyPatch, clean_env: Pa
         ("PLAIT_PORT", "70000", "port: Input should be less than or equal to 65535"),
         ("PLAIT_PORT", "0", "port: Input should be greater than or equal to 1"),
         ("PLAIT_WORKERS", "0", "workers: Input should be greater than or equal to 1"),
+        ("PLAIT_DATABASE_POOL_SIZE", "0", "database_pool_size: Input should be greater than or equal to 1"),
         ("PLAIT_MAX_BODY_BYTES", "-1", "max_body_bytes: Input should be greater than 0"),
         ("PLAIT_LOG_LEVEL", "chatty", "log_level: Input should be"),
         ("PLAIT_SECRET_KEY", "short", "secret_key: Value error, expected 32 random bytes"),

@@ -56,11 +56,12 @@ from plait.store.sqlite_loop import LoopConnection, loop_connector
 from plait.store.write_lock import SQLITE_BUSY_TIMEOUT_MS, acquire_write_lock
 
 log = logging.getLogger(__name__)
-POOL_SIZE = 30  # PostgreSQL connections a process opens at most, and keeps (PostgreSQL allows 100 in all)
+POOL_SIZE = 30  # PostgreSQL connections a process opens at most, and keeps (PLAIT_DATABASE_POOL_SIZE)
 
 
-def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
-    """An engine for ``database_url``; SQLite connections get the pragmas the platform relies on."""
+def create_engine(database_url: str, *, pool_size: int = POOL_SIZE, **kwargs: Any) -> AsyncEngine:
+    """An engine for ``database_url``; SQLite connections get the pragmas the platform relies on, PostgreSQL's
+    pool holds at most ``pool_size`` connections."""
     if database_url.startswith("sqlite"):
         # A session ends its transaction (commit or rollback) before it gives its connection back, and so does
         # a connection closed with one open: the pool's own reset would be one more ROLLBACK on every unit of
@@ -75,8 +76,8 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         # SQLAlchemy's default pool keeps (5). A connection past the pool's size (its overflow) is closed when it
         # comes back and opened again for the next request: a fork of a PostgreSQL backend, authentication and
         # statements prepared again, which cost a fifth of a turn. So the pool has no overflow: it opens up to
-        # POOL_SIZE connections as they are needed, keeps them, and a request past them waits for one.
-        kwargs.setdefault("pool_size", POOL_SIZE)
+        # pool_size connections as they are needed, keeps them, and a request past them waits for one.
+        kwargs.setdefault("pool_size", pool_size)
         kwargs.setdefault("max_overflow", 0)
     kwargs.setdefault("json_serializer", _json_dumps)
     kwargs.setdefault("json_deserializer", orjson.loads)
@@ -175,8 +176,8 @@ class Database:
     """One database as a process holds it: the engine (its connection pool) and the sessions units of work
     open. Open once per process and URL; ``dispose`` closes the pool."""
 
-    def __init__(self, url: str, **engine_options: Any) -> None:
-        self.engine = create_engine(url, **engine_options)
+    def __init__(self, url: str, *, pool_size: int = POOL_SIZE, **engine_options: Any) -> None:
+        self.engine = create_engine(url, pool_size=pool_size, **engine_options)
         self.sessions = session_factory(self.engine)
         self.writer = GroupWriter(self.engine, getattr(self.sessions.class_, "write_lock", None))
 

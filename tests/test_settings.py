@@ -41,7 +41,7 @@ def test_defaults_put_sqlite_and_the_secret_key_in_the_data_dir(clean_env: Path)
     assert settings.database_url == f"sqlite+aiosqlite:///{clean_env / 'plait.db'}"
     assert (settings.host, settings.port, settings.workers, settings.log_level) == ("127.0.0.1", 8000, 1, "INFO")
     assert settings.redis_url is None
-    assert settings.database_pool_size == 30
+    assert (settings.database_pool_size, settings.database_pool_timeout_seconds) == (30, 30.0)
     key_file = clean_env / "secret.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert len(settings.aes_keys()[0]) == 32
@@ -100,6 +100,7 @@ def test_given_secret_key_is_used(monkeypatch: pytest.MonkeyPatch, clean_env: Pa
         ("PLAIT_PORT", "0", "port: Input should be greater than or equal to 1"),
         ("PLAIT_WORKERS", "0", "workers: Input should be greater than or equal to 1"),
         ("PLAIT_DATABASE_POOL_SIZE", "0", "database_pool_size: Input should be greater than or equal to 1"),
+        ("PLAIT_DATABASE_POOL_TIMEOUT_SECONDS", "0", "database_pool_timeout_seconds: Input should be greater than 0"),
         ("PLAIT_MAX_BODY_BYTES", "-1", "max_body_bytes: Input should be greater than 0"),
         ("PLAIT_LOG_LEVEL", "chatty", "log_level: Input should be"),
         ("PLAIT_SECRET_KEY", "short", "secret_key: Value error, expected 32 random bytes"),

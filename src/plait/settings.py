@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     database_url: str = ""  # empty: a SQLite file in the data dir
     # PostgreSQL connections a server or worker process opens at most and keeps (docs/deploy.md sizes it).
     database_pool_size: int = Field(default=30, ge=1)
+    # How long a request waits for one of them before it answers 503 / 5003 (the process is past its share).
+    database_pool_timeout_seconds: float = Field(default=30.0, gt=0)
     redis_url: str | None = None  # set: run events, cancels, rate limits and jobs go through Redis (docs/deploy.md)
     redis_prefix: str = Field(default="plait", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")  # of every Redis key
     # With Redis: a job (an ingestion, an async workflow run) whose worker stopped renewing it for this long is

@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import exc, text
+from sqlalchemy import text
 
-from plait.store import Database
+from plait.store import Database, DatabaseBusy
 
 
 async def _backends(database: Database, at_once: int) -> set[int]:
@@ -43,7 +43,7 @@ async def test_a_checkout_past_the_pool_size_waits_instead_of_opening_one(pg_url
     database = Database(pg_url, pool_size=2, pool_timeout=0.3)
     try:
         async with database.engine.connect(), database.engine.connect():
-            with pytest.raises(exc.TimeoutError):
+            with pytest.raises(DatabaseBusy, match=r"no database connection came free within 0\.3 s"):
                 async with database.engine.connect():
                     pass
         async with database.engine.connect():  # one came back: the next checkout has it at once

@@ -7,12 +7,16 @@ PlatformError (code, msg)  5000 by itself: a bug; the message is generic, the lo
 ├── Forbidden         4101  the caller's role may not do this (a viewer writing)
 ├── NotFound          4200  no such object *in the caller's workspace* (never "exists elsewhere")
 ├── ChatNotCancelable 4104  the chat already ended
-└── RateLimited       4013  the caller's key or workspace is over its request rate (429, Retry-After)
+├── RateLimited       4013  the caller's key or workspace is over its request rate (429, Retry-After)
+└── Busy              5003  no database connection came free in time: the process is overloaded (503, Retry-After)
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
+
+# The store's signal of a process past its database connections, re-exported for the faces to answer as Busy.
+from plait.store import DatabaseBusy as DatabaseBusy
 
 
 class PlatformError(Exception):
@@ -68,3 +72,15 @@ class RateLimited(PlatformError):
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
+
+
+class Busy(PlatformError):
+    code = 5003
+    http_status = 503
+
+    @classmethod
+    def of(cls, error: DatabaseBusy) -> Busy:
+        return cls(f"the server is busy ({error}); retry shortly")
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}

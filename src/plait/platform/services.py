@@ -116,7 +116,11 @@ class Services:
     async def open(cls, settings: Settings, *, long_lived: bool = True) -> Services:
         """A server or worker is ``long_lived`` (it keeps its worker slot by heartbeats); a CLI command is not."""
         await prepare_database(settings)
-        database = Database(settings.database_url, pool_size=settings.database_pool_size)
+        database = Database(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            pool_timeout=settings.database_pool_timeout_seconds,
+        )
         presence = _presence(database, settings)
         await presence.start(keep_beating=long_lived)
         box = secret_box(settings)

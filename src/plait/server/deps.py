@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -14,7 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from plait.guard.limits import InProcessRateLimiter, Rate, RateLimiter, retry_after
 from plait.observability.context import WORKSPACE
 from plait.platform import Principal, Unauthorized, access
-from plait.platform.errors import RateLimited
+from plait.platform.errors import DatabaseBusy, RateLimited
 from plait.platform.services import Services as ServicesType
 from plait.platform.unit_of_work import UnitOfWork, now
 
@@ -43,6 +44,7 @@ async def _unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
 Uow = Annotated[UnitOfWork, Depends(_unit_of_work, scope="function")]
 
 # auto_error=False: a missing token is our 4100 envelope, not FastAPI's; the scheme also puts "Authorize" in /docs.
+log = logging.getLogger(__name__)
 _bearer = HTTPBearer(auto_error=False, description="An API key from `plait keys create`.")
 _usage = access.UsageThrottle()
 _background: set[asyncio.Task[None]] = set()  # usage writes in flight (the loop keeps only weak references)
@@ -90,8 +92,11 @@ def rate_limiter(request: Request, services: ServicesType) -> RateLimiter:
 
 
 async def _record_use(services: ServicesType, key_id: str, at: int) -> None:
-    async with services.unit_of_work() as uow:
-        await access.record_use(uow, key_id, at)
+    try:
+        async with services.unit_of_work() as uow:
+            await access.record_use(uow, key_id, at)
+    except DatabaseBusy:  # a key's last use is not worth a connection the requests are waiting for
+        log.info("a key's last use was not recorded: no database connection came free")
 
 
 Caller = Annotated[Principal, Depends(_principal)]

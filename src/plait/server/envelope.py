@@ -21,6 +21,7 @@ from starlette.routing import Match
 from starlette.types import Send
 
 from plait.platform import PlatformError
+from plait.platform.errors import Busy, DatabaseBusy
 
 HTTP_CODES = {401: 4100, 403: 4101, 404: 4200, 413: 4001}
 log = logging.getLogger("plait.server")
@@ -60,9 +61,14 @@ def _internal(request: Request, exc: Exception, status: int) -> JSONResponse:
 
 async def _platform_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, PlatformError)
-    if exc.http_status >= 500:
+    if exc.http_status == 500:  # a bug: its message may name internals; a 503 (Busy) says what to do
         return _internal(request, exc, exc.http_status)
     return _error(exc.http_status, exc.code, exc.msg, exc.headers())
+
+
+async def _busy(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DatabaseBusy)
+    return await _platform_error(request, Busy.of(exc))
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -104,5 +110,6 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(PlatformError, _platform_error)
+    app.add_exception_handler(DatabaseBusy, _busy)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)

@@ -21,7 +21,9 @@ import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from plait.store.base import Base
 from plait.store.group_commit import GroupWriter
@@ -57,11 +59,29 @@ from plait.store.write_lock import SQLITE_BUSY_TIMEOUT_MS, acquire_write_lock
 
 log = logging.getLogger(__name__)
 POOL_SIZE = 30  # PostgreSQL connections a process opens at most, and keeps (PLAIT_DATABASE_POOL_SIZE)
+POOL_TIMEOUT_SECONDS = 30.0  # how long a checkout waits for one of them (PLAIT_DATABASE_POOL_TIMEOUT_SECONDS)
 
 
-def create_engine(database_url: str, *, pool_size: int = POOL_SIZE, **kwargs: Any) -> AsyncEngine:
+class DatabaseBusy(Exception):
+    """No pooled connection came free within the pool's timeout: the process serves more than its connections
+    can. Waiting longer would only queue more requests behind it."""
+
+
+class _BusyPool(AsyncAdaptedQueuePool):
+    """SQLAlchemy's pool, whose checkout timeout says what it means (``DatabaseBusy``)."""
+
+    def _do_get(self) -> Any:
+        try:
+            return super()._do_get()
+        except PoolTimeoutError as error:
+            raise DatabaseBusy(f"no database connection came free within {self.timeout():g} s") from error
+
+
+def create_engine(
+    database_url: str, *, pool_size: int = POOL_SIZE, pool_timeout: float = POOL_TIMEOUT_SECONDS, **kwargs: Any
+) -> AsyncEngine:
     """An engine for ``database_url``; SQLite connections get the pragmas the platform relies on, PostgreSQL's
-    pool holds at most ``pool_size`` connections."""
+    pool holds at most ``pool_size`` connections and a checkout waits ``pool_timeout`` s for one."""
     if database_url.startswith("sqlite"):
         # A session ends its transaction (commit or rollback) before it gives its connection back, and so does
         # a connection closed with one open: the pool's own reset would be one more ROLLBACK on every unit of
@@ -79,6 +99,8 @@ def create_engine(database_url: str, *, pool_size: int = POOL_SIZE, **kwargs: An
         # pool_size connections as they are needed, keeps them, and a request past them waits for one.
         kwargs.setdefault("pool_size", pool_size)
         kwargs.setdefault("max_overflow", 0)
+        kwargs.setdefault("poolclass", _BusyPool)
+        kwargs.setdefault("pool_timeout", pool_timeout)
     kwargs.setdefault("json_serializer", _json_dumps)
     kwargs.setdefault("json_deserializer", orjson.loads)
     engine = create_async_engine(database_url, **kwargs)
@@ -176,8 +198,10 @@ class Database:
     """One database as a process holds it: the engine (its connection pool) and the sessions units of work
     open. Open once per process and URL; ``dispose`` closes the pool."""
 
-    def __init__(self, url: str, *, pool_size: int = POOL_SIZE, **engine_options: Any) -> None:
-        self.engine = create_engine(url, pool_size=pool_size, **engine_options)
+    def __init__(
+        self, url: str, *, pool_size: int = POOL_SIZE, pool_timeout: float = POOL_TIMEOUT_SECONDS, **engine_options: Any
+    ) -> None:
+        self.engine = create_engine(url, pool_size=pool_size, pool_timeout=pool_timeout, **engine_options)
         self.sessions = session_factory(self.engine)
         self.writer = GroupWriter(self.engine, getattr(self.sessions.class_, "write_lock", None))
 

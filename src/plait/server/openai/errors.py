@@ -27,6 +27,7 @@ from plait.models.errors import (
     UnknownModelError,
 )
 from plait.platform import PlatformError
+from plait.platform.errors import Busy, DatabaseBusy
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ _PLATFORM_KINDS = {
     401: ("invalid_request_error", "invalid_api_key"),
     403: ("permission_error", "forbidden"),
     429: ("rate_limit_error", "rate_limit_exceeded"),
+    503: ("server_error", "server_busy"),
 }
 # What a model or provider message may carry that is the server's business: its URLs (an internal gateway, a
 # key in a query string) and file paths (the data dir, a GGUF file).
@@ -107,7 +109,9 @@ def translate(exc: Exception) -> OpenAIError:
         return exc
     if isinstance(exc, RequestValidationError):
         return _validation(exc)
-    if isinstance(exc, PlatformError) and exc.http_status < 500:
+    if isinstance(exc, DatabaseBusy):
+        exc = Busy.of(exc)
+    if isinstance(exc, PlatformError) and exc.http_status != 500:  # 500: a bug, whose message is not for clients
         kind, code = _PLATFORM_KINDS.get(exc.http_status, ("invalid_request_error", None))
         return OpenAIError(exc.http_status, exc.msg, type=kind, code=code, headers=exc.headers() or None)
     if isinstance(exc, UnknownModelError):

@@ -90,6 +90,11 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def proc_stat(pid: int) -> list[str]:
+    """The fields of ``/proc/<pid>/stat`` after the command name (the state first)."""
+    return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+
+
 def tree_cpu_seconds(pid: int) -> float:
     """User + system CPU of a process and its descendants (uvicorn's workers, PostgreSQL's backends), from /proc;
     0 where unreadable. Children that exited count through their parent's cutime and cstime."""
@@ -98,7 +103,7 @@ def tree_cpu_seconds(pid: int) -> float:
     while pending:
         current = pending.pop()
         try:
-            stat = Path(f"/proc/{current}/stat").read_text().rpartition(")")[2].split()
+            stat = proc_stat(current)
             total += sum(int(value) for value in stat[11:15]) / ticks  # utime, stime, cutime, cstime
             children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
         except (OSError, IndexError, ValueError):
@@ -145,6 +150,10 @@ class Server:
         assert self.process is not None
         return tree_cpu_seconds(self.process.pid)
 
+    def sqlite_file(self) -> Path:
+        """The database of a Plait server started with no ``PLAIT_DATABASE_URL``."""
+        return Path(self.env["PLAIT_DATA_DIR"]) / "plait.db"
+
 
 def postmaster_pid(dsn: str) -> int | None:
     """The PostgreSQL server's main process (its backends are its children), when it runs on this machine."""
@@ -154,12 +163,12 @@ def postmaster_pid(dsn: str) -> int | None:
         connection = await asyncpg.connect(dsn)
         try:
             backend = int(await connection.fetchval("SELECT pg_backend_pid()"))
-            stat = await asyncio.to_thread(Path(f"/proc/{backend}/stat").read_text)  # read while it lives
+            stat = await asyncio.to_thread(proc_stat, backend)  # read while it lives
         except OSError:
             return None
         finally:
             await connection.close()
-        return int(stat.rpartition(")")[2].split()[1])
+        return int(stat[1])  # the backend's parent
 
     return asyncio.run(parent_of_backend())
 
@@ -311,7 +320,7 @@ class Plait:
         answers = "SELECT count(*) FROM messages WHERE type = 'answer'"
         url = self.server.env["PLAIT_DATABASE_URL"]
         if not url:
-            database = Path(self.server.env["PLAIT_DATA_DIR"]) / "plait.db"
+            database = self.server.sqlite_file()
             with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
                 return int(db.execute(chats).fetchone()[0]), int(db.execute(answers).fetchone()[0])
         import asyncpg
@@ -694,7 +703,7 @@ async def many_streams(plait: Plait, count: int) -> dict[str, Any]:
         f"chat {s.chat_id}: streamed answer differs" for s, t in zip(streams, texts, strict=True) if s.answer != t
     ]
     chat_ids = {s.chat_id: t for s, t in zip(streams, texts, strict=True) if s.chat_id}
-    database = Path(plait.server.env["PLAIT_DATA_DIR"]) / "plait.db"  # the streams run on SQLite
+    database = plait.server.sqlite_file()  # the streams run on SQLite
     with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
         marks = ",".join("?" * len(chat_ids))
         statuses = dict(db.execute(f"SELECT id, status FROM chats WHERE id IN ({marks})", list(chat_ids)).fetchall())
@@ -781,7 +790,7 @@ def run(options: argparse.Namespace) -> None:
                 with bare_server(root, workers, answer) as bare:
                     turns.append(measure_turns(bare, "bare", workers, {}, requests, options))
             if target == "plait":  # on the database Plait just used, so the conversations are as long
-                database_url = f"sqlite+aiosqlite:///{server.env['PLAIT_DATA_DIR']}/plait.db"
+                database_url = f"sqlite+aiosqlite:///{server.sqlite_file()}"
                 with floor_server(root, workers, answer, database_url) as floor:
                     turns.append(measure_turns(floor, "floor", workers, {}, requests, options))
 

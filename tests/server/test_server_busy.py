@@ -4,32 +4,21 @@ request, with a connection free again, is served."""
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
-from pg_admin import admin_sql
 from server_harness import run_cli
 
 from plait.server import create_app
 from plait.settings import Settings
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    name = f"plait_test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(admin_sql(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        asyncio.run(admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-def test_a_process_out_of_connections_answers_503_then_serves_again(tmp_path: Path, pg_url: str) -> None:
+def test_a_process_out_of_connections_answers_503_then_serves_again(
+    tmp_path: Path, new_pg_database: Callable[[], str]
+) -> None:
+    pg_url = new_pg_database()
     env = {"PLAIT_DATA_DIR": str(tmp_path), "PLAIT_DATABASE_URL": pg_url}
     token = run_cli(env, "keys", "create").strip().splitlines()[-1]
     settings = Settings.load(

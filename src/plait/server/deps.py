@@ -43,8 +43,8 @@ async def _unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
 # scope="function": commit before the response is sent, so a failed commit is the client's error, not a lie.
 Uow = Annotated[UnitOfWork, Depends(_unit_of_work, scope="function")]
 
-# auto_error=False: a missing token is our 4100 envelope, not FastAPI's; the scheme also puts "Authorize" in /docs.
 log = logging.getLogger(__name__)
+# auto_error=False: a missing token is our 4100 envelope, not FastAPI's; the scheme also puts "Authorize" in /docs.
 _bearer = HTTPBearer(auto_error=False, description="An API key from `plait keys create`.")
 _usage = access.UsageThrottle()
 _background: set[asyncio.Task[None]] = set()  # usage writes in flight (the loop keeps only weak references)

@@ -198,10 +198,8 @@ class Database:
     """One database as a process holds it: the engine (its connection pool) and the sessions units of work
     open. Open once per process and URL; ``dispose`` closes the pool."""
 
-    def __init__(
-        self, url: str, *, pool_size: int = POOL_SIZE, pool_timeout: float = POOL_TIMEOUT_SECONDS, **engine_options: Any
-    ) -> None:
-        self.engine = create_engine(url, pool_size=pool_size, pool_timeout=pool_timeout, **engine_options)
+    def __init__(self, url: str, **engine_options: Any) -> None:
+        self.engine = create_engine(url, **engine_options)
         self.sessions = session_factory(self.engine)
         self.writer = GroupWriter(self.engine, getattr(self.sessions.class_, "write_lock", None))
 

@@ -20,6 +20,10 @@ from plait.tools.errors import InvalidArguments
 QUICK = Limits(cpu_seconds=2, wall_seconds=5)
 SITE = list(dict.fromkeys(sysconfig.get_path(key) for key in ("purelib", "platlib")))
 OWN_USER = sandbox_uid(SITE)[1] is not None
+# docs/tools.md: only with a user id of its own is the child's user swept with kill(-1) and its writes confined
+needs_own_user = pytest.mark.skipif(
+    not OWN_USER, reason="the child runs as the parent's user here (not root, or no readable Python)"
+)
 
 
 def src(code: str) -> str:
@@ -97,6 +101,7 @@ async def test_a_fork_bomb_ends_and_leaves_no_process_behind() -> None:
     assert time.monotonic() - started < 8
 
 
+@needs_own_user  # with the parent's user only the process group is killed (docs/tools.md)
 async def test_a_process_that_left_the_group_is_killed_too() -> None:
     code = src(
         """
@@ -167,7 +172,7 @@ async def test_files_land_in_a_temporary_folder_that_is_removed_after() -> None:
     assert Path(workdir).name.startswith("plait-code-") and _gone(workdir)
 
 
-@pytest.mark.skipif(not OWN_USER, reason="the child runs as the parent's user here (not root, or no readable Python)")
+@needs_own_user
 async def test_files_outside_the_folder_are_not_writable(tmp_path: Path) -> None:
     target = tmp_path / "outside.txt"
     result = await run_code(f"open({str(target)!r}, 'w').write('x')", QUICK)
